@@ -1,0 +1,363 @@
+import datetime
+
+from google.protobuf import struct_pb2 as _struct_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Sex(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SEX_UNSPECIFIED: _ClassVar[Sex]
+    SEX_MALE: _ClassVar[Sex]
+    SEX_FEMALE: _ClassVar[Sex]
+
+class PersonStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PERSON_STATUS_UNSPECIFIED: _ClassVar[PersonStatus]
+    PERSON_STATUS_ACTIVE: _ClassVar[PersonStatus]
+    PERSON_STATUS_DECEASED: _ClassVar[PersonStatus]
+    PERSON_STATUS_NUMBER_REISSUED: _ClassVar[PersonStatus]
+
+class Outcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    OUTCOME_UNSPECIFIED: _ClassVar[Outcome]
+    OUTCOME_PROVIDED: _ClassVar[Outcome]
+    OUTCOME_DENIED: _ClassVar[Outcome]
+    OUTCOME_FAILED: _ClassVar[Outcome]
+    OUTCOME_DELIVERED: _ClassVar[Outcome]
+SEX_UNSPECIFIED: Sex
+SEX_MALE: Sex
+SEX_FEMALE: Sex
+PERSON_STATUS_UNSPECIFIED: PersonStatus
+PERSON_STATUS_ACTIVE: PersonStatus
+PERSON_STATUS_DECEASED: PersonStatus
+PERSON_STATUS_NUMBER_REISSUED: PersonStatus
+OUTCOME_UNSPECIFIED: Outcome
+OUTCOME_PROVIDED: Outcome
+OUTCOME_DENIED: Outcome
+OUTCOME_FAILED: Outcome
+OUTCOME_DELIVERED: Outcome
+
+class BasicFacts(_message.Message):
+    __slots__ = ("name", "birth_date", "sex", "address")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    BIRTH_DATE_FIELD_NUMBER: _ClassVar[int]
+    SEX_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    birth_date: str
+    sex: Sex
+    address: str
+    def __init__(self, name: _Optional[str] = ..., birth_date: _Optional[str] = ..., sex: _Optional[_Union[Sex, str]] = ..., address: _Optional[str] = ...) -> None: ...
+
+class RegisterResidentRequest(_message.Message):
+    __slots__ = ("facts", "idempotency_key")
+    FACTS_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    facts: BasicFacts
+    idempotency_key: str
+    def __init__(self, facts: _Optional[_Union[BasicFacts, _Mapping]] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+
+class RegisterResidentResponse(_message.Message):
+    __slots__ = ("my_number", "token", "key_version")
+    MY_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    KEY_VERSION_FIELD_NUMBER: _ClassVar[int]
+    my_number: str
+    token: str
+    key_version: int
+    def __init__(self, my_number: _Optional[str] = ..., token: _Optional[str] = ..., key_version: _Optional[int] = ...) -> None: ...
+
+class BulkRegisterRequest(_message.Message):
+    __slots__ = ("residents",)
+    RESIDENTS_FIELD_NUMBER: _ClassVar[int]
+    residents: _containers.RepeatedCompositeFieldContainer[RegisterResidentRequest]
+    def __init__(self, residents: _Optional[_Iterable[_Union[RegisterResidentRequest, _Mapping]]] = ...) -> None: ...
+
+class BulkRegisterResponse(_message.Message):
+    __slots__ = ("residents",)
+    RESIDENTS_FIELD_NUMBER: _ClassVar[int]
+    residents: _containers.RepeatedCompositeFieldContainer[RegisterResidentResponse]
+    def __init__(self, residents: _Optional[_Iterable[_Union[RegisterResidentResponse, _Mapping]]] = ...) -> None: ...
+
+class LinkRequest(_message.Message):
+    __slots__ = ("my_number", "facts")
+    MY_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    FACTS_FIELD_NUMBER: _ClassVar[int]
+    my_number: str
+    facts: BasicFacts
+    def __init__(self, my_number: _Optional[str] = ..., facts: _Optional[_Union[BasicFacts, _Mapping]] = ...) -> None: ...
+
+class LinkResponse(_message.Message):
+    __slots__ = ("token", "key_version")
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    KEY_VERSION_FIELD_NUMBER: _ClassVar[int]
+    token: str
+    key_version: int
+    def __init__(self, token: _Optional[str] = ..., key_version: _Optional[int] = ...) -> None: ...
+
+class ResolveTokenRequest(_message.Message):
+    __slots__ = ("token",)
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    token: str
+    def __init__(self, token: _Optional[str] = ...) -> None: ...
+
+class ResolveTokenResponse(_message.Message):
+    __slots__ = ("found", "status", "key_version")
+    FOUND_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    KEY_VERSION_FIELD_NUMBER: _ClassVar[int]
+    found: bool
+    status: PersonStatus
+    key_version: int
+    def __init__(self, found: _Optional[bool] = ..., status: _Optional[_Union[PersonStatus, str]] = ..., key_version: _Optional[int] = ...) -> None: ...
+
+class UpdateFactsRequest(_message.Message):
+    __slots__ = ("token", "facts", "deceased")
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    FACTS_FIELD_NUMBER: _ClassVar[int]
+    DECEASED_FIELD_NUMBER: _ClassVar[int]
+    token: str
+    facts: BasicFacts
+    deceased: bool
+    def __init__(self, token: _Optional[str] = ..., facts: _Optional[_Union[BasicFacts, _Mapping]] = ..., deceased: _Optional[bool] = ...) -> None: ...
+
+class UpdateFactsResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ReissueNumberRequest(_message.Message):
+    __slots__ = ("token", "reason", "idempotency_key")
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    token: str
+    reason: str
+    idempotency_key: str
+    def __init__(self, token: _Optional[str] = ..., reason: _Optional[str] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+
+class ReissueNumberResponse(_message.Message):
+    __slots__ = ("my_number",)
+    MY_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    my_number: str
+    def __init__(self, my_number: _Optional[str] = ...) -> None: ...
+
+class RotateTokenKeyRequest(_message.Message):
+    __slots__ = ("domain",)
+    DOMAIN_FIELD_NUMBER: _ClassVar[int]
+    domain: str
+    def __init__(self, domain: _Optional[str] = ...) -> None: ...
+
+class RotateTokenKeyResponse(_message.Message):
+    __slots__ = ("key_version",)
+    KEY_VERSION_FIELD_NUMBER: _ClassVar[int]
+    key_version: int
+    def __init__(self, key_version: _Optional[int] = ...) -> None: ...
+
+class QueryRequest(_message.Message):
+    __slots__ = ("token", "provider", "item", "procedure", "request_id", "params")
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    ITEM_FIELD_NUMBER: _ClassVar[int]
+    PROCEDURE_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    PARAMS_FIELD_NUMBER: _ClassVar[int]
+    token: str
+    provider: str
+    item: str
+    procedure: str
+    request_id: str
+    params: _struct_pb2.Struct
+    def __init__(self, token: _Optional[str] = ..., provider: _Optional[str] = ..., item: _Optional[str] = ..., procedure: _Optional[str] = ..., request_id: _Optional[str] = ..., params: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+
+class QueryResponse(_message.Message):
+    __slots__ = ("data", "log_index")
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    LOG_INDEX_FIELD_NUMBER: _ClassVar[int]
+    data: _struct_pb2.Struct
+    log_index: int
+    def __init__(self, data: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., log_index: _Optional[int] = ...) -> None: ...
+
+class BatchQueryRequest(_message.Message):
+    __slots__ = ("queries",)
+    QUERIES_FIELD_NUMBER: _ClassVar[int]
+    queries: _containers.RepeatedCompositeFieldContainer[QueryRequest]
+    def __init__(self, queries: _Optional[_Iterable[_Union[QueryRequest, _Mapping]]] = ...) -> None: ...
+
+class BatchResult(_message.Message):
+    __slots__ = ("request_id", "code", "message", "data", "log_index")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    LOG_INDEX_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    code: int
+    message: str
+    data: _struct_pb2.Struct
+    log_index: int
+    def __init__(self, request_id: _Optional[str] = ..., code: _Optional[int] = ..., message: _Optional[str] = ..., data: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., log_index: _Optional[int] = ...) -> None: ...
+
+class BatchQueryResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[BatchResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[BatchResult, _Mapping]]] = ...) -> None: ...
+
+class PublishRequest(_message.Message):
+    __slots__ = ("token", "event_type", "event_id", "payload", "audience", "procedure")
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    EVENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    PAYLOAD_FIELD_NUMBER: _ClassVar[int]
+    AUDIENCE_FIELD_NUMBER: _ClassVar[int]
+    PROCEDURE_FIELD_NUMBER: _ClassVar[int]
+    token: str
+    event_type: str
+    event_id: str
+    payload: _struct_pb2.Struct
+    audience: _containers.RepeatedScalarFieldContainer[str]
+    procedure: str
+    def __init__(self, token: _Optional[str] = ..., event_type: _Optional[str] = ..., event_id: _Optional[str] = ..., payload: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., audience: _Optional[_Iterable[str]] = ..., procedure: _Optional[str] = ...) -> None: ...
+
+class PublishResponse(_message.Message):
+    __slots__ = ("delivered_to",)
+    DELIVERED_TO_FIELD_NUMBER: _ClassVar[int]
+    delivered_to: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, delivered_to: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class LogEntry(_message.Message):
+    __slots__ = ("index", "time", "requester", "provider", "item", "procedure", "outcome", "reason", "request_id", "leaf", "inclusion_proof")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    REQUESTER_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    ITEM_FIELD_NUMBER: _ClassVar[int]
+    PROCEDURE_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    LEAF_FIELD_NUMBER: _ClassVar[int]
+    INCLUSION_PROOF_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    time: _timestamp_pb2.Timestamp
+    requester: str
+    provider: str
+    item: str
+    procedure: str
+    outcome: Outcome
+    reason: str
+    request_id: str
+    leaf: bytes
+    inclusion_proof: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, index: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., requester: _Optional[str] = ..., provider: _Optional[str] = ..., item: _Optional[str] = ..., procedure: _Optional[str] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., reason: _Optional[str] = ..., request_id: _Optional[str] = ..., leaf: _Optional[bytes] = ..., inclusion_proof: _Optional[_Iterable[bytes]] = ...) -> None: ...
+
+class ListEntriesRequest(_message.Message):
+    __slots__ = ("token", "page_size", "after_index", "has_after")
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    AFTER_INDEX_FIELD_NUMBER: _ClassVar[int]
+    HAS_AFTER_FIELD_NUMBER: _ClassVar[int]
+    token: str
+    page_size: int
+    after_index: int
+    has_after: bool
+    def __init__(self, token: _Optional[str] = ..., page_size: _Optional[int] = ..., after_index: _Optional[int] = ..., has_after: _Optional[bool] = ...) -> None: ...
+
+class ListEntriesResponse(_message.Message):
+    __slots__ = ("entries", "checkpoint")
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
+    entries: _containers.RepeatedCompositeFieldContainer[LogEntry]
+    checkpoint: str
+    def __init__(self, entries: _Optional[_Iterable[_Union[LogEntry, _Mapping]]] = ..., checkpoint: _Optional[str] = ...) -> None: ...
+
+class GetCheckpointRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetCheckpointResponse(_message.Message):
+    __slots__ = ("checkpoint", "public_key", "key_name")
+    CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
+    PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
+    KEY_NAME_FIELD_NUMBER: _ClassVar[int]
+    checkpoint: str
+    public_key: bytes
+    key_name: str
+    def __init__(self, checkpoint: _Optional[str] = ..., public_key: _Optional[bytes] = ..., key_name: _Optional[str] = ...) -> None: ...
+
+class GetConsistencyProofRequest(_message.Message):
+    __slots__ = ("first_size", "second_size")
+    FIRST_SIZE_FIELD_NUMBER: _ClassVar[int]
+    SECOND_SIZE_FIELD_NUMBER: _ClassVar[int]
+    first_size: int
+    second_size: int
+    def __init__(self, first_size: _Optional[int] = ..., second_size: _Optional[int] = ...) -> None: ...
+
+class GetConsistencyProofResponse(_message.Message):
+    __slots__ = ("proof",)
+    PROOF_FIELD_NUMBER: _ClassVar[int]
+    proof: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, proof: _Optional[_Iterable[bytes]] = ...) -> None: ...
+
+class IssueCardRequest(_message.Message):
+    __slots__ = ("token", "csr_pem")
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    CSR_PEM_FIELD_NUMBER: _ClassVar[int]
+    token: str
+    csr_pem: bytes
+    def __init__(self, token: _Optional[str] = ..., csr_pem: _Optional[bytes] = ...) -> None: ...
+
+class IssueCardResponse(_message.Message):
+    __slots__ = ("serial", "certificate_pem", "ca_certificate_pem")
+    SERIAL_FIELD_NUMBER: _ClassVar[int]
+    CERTIFICATE_PEM_FIELD_NUMBER: _ClassVar[int]
+    CA_CERTIFICATE_PEM_FIELD_NUMBER: _ClassVar[int]
+    serial: str
+    certificate_pem: bytes
+    ca_certificate_pem: bytes
+    def __init__(self, serial: _Optional[str] = ..., certificate_pem: _Optional[bytes] = ..., ca_certificate_pem: _Optional[bytes] = ...) -> None: ...
+
+class RevokeCardRequest(_message.Message):
+    __slots__ = ("token", "serial")
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    SERIAL_FIELD_NUMBER: _ClassVar[int]
+    token: str
+    serial: str
+    def __init__(self, token: _Optional[str] = ..., serial: _Optional[str] = ...) -> None: ...
+
+class RevokeCardResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetRevocationListRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetRevocationListResponse(_message.Message):
+    __slots__ = ("crl_pem", "ca_certificate_pem")
+    CRL_PEM_FIELD_NUMBER: _ClassVar[int]
+    CA_CERTIFICATE_PEM_FIELD_NUMBER: _ClassVar[int]
+    crl_pem: bytes
+    ca_certificate_pem: bytes
+    def __init__(self, crl_pem: _Optional[bytes] = ..., ca_certificate_pem: _Optional[bytes] = ...) -> None: ...
+
+class IdentifyCardRequest(_message.Message):
+    __slots__ = ("serial",)
+    SERIAL_FIELD_NUMBER: _ClassVar[int]
+    serial: str
+    def __init__(self, serial: _Optional[str] = ...) -> None: ...
+
+class IdentifyCardResponse(_message.Message):
+    __slots__ = ("token", "status")
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    token: str
+    status: PersonStatus
+    def __init__(self, token: _Optional[str] = ..., status: _Optional[_Union[PersonStatus, str]] = ...) -> None: ...

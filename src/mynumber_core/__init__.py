@@ -1,0 +1,1 @@
+"""Shared library of the My Number platform: one named module per concern."""

@@ -1,0 +1,186 @@
+"""Server and client interceptors: call context, logging, metrics, errors, authorisation.
+
+* :class:`CallInterceptor` (outermost) binds the per-call log context (method, request id,
+  caller), records the incoming deadline so outgoing calls inherit it, maps domain exceptions
+  to status codes (anything unexpected becomes INTERNAL with a generic message), writes one
+  summary line per call and counts it in Prometheus.
+* :class:`AuthorizationInterceptor` enforces a deny-by-default table of which mTLS identity may
+  call which method; a refused call never reaches the handler.
+* :class:`ClientContextInterceptor` propagates the request id and the remaining deadline to
+  every outgoing call.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import grpc
+import structlog
+from grpc_interceptor import ServerInterceptor
+
+from mynumber_core import errors, metrics
+from mynumber_core.tls import peer_service
+
+REQUEST_ID_HEADER = "x-request-id"
+ANY_PEER = "*"
+"""Marker in an access table: any authenticated peer of the platform CA may call."""
+
+_STATUS_BY_ERROR: dict[type[errors.DomainError], grpc.StatusCode] = {
+    errors.InvalidInput: grpc.StatusCode.INVALID_ARGUMENT,
+    errors.NotFound: grpc.StatusCode.NOT_FOUND,
+    errors.AlreadyExists: grpc.StatusCode.ALREADY_EXISTS,
+    errors.PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
+    errors.Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
+    errors.FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
+    errors.Conflict: grpc.StatusCode.ABORTED,
+    errors.RateLimited: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    errors.DeadlineExceeded: grpc.StatusCode.DEADLINE_EXCEEDED,
+    errors.Unavailable: grpc.StatusCode.UNAVAILABLE,
+    errors.IntegrityFailure: grpc.StatusCode.DATA_LOSS,
+}
+
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "mynumber_deadline", default=None
+)
+_caller: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "mynumber_caller", default=None
+)
+
+log = structlog.get_logger("mynumber.rpc")
+
+
+def status_for(exc: errors.DomainError) -> grpc.StatusCode:
+    """The gRPC status a domain exception maps to."""
+    for cls in type(exc).__mro__:
+        if cls in _STATUS_BY_ERROR:
+            return _STATUS_BY_ERROR[cls]  # type: ignore[index]
+    return grpc.StatusCode.INTERNAL
+
+
+def remaining_seconds() -> float | None:
+    """Seconds left before the incoming call's deadline, if the current call has one."""
+    deadline = _deadline.get()
+    return None if deadline is None else deadline - time.monotonic()
+
+
+def current_caller() -> str | None:
+    """The authenticated identity of the peer whose call is being handled."""
+    return _caller.get()
+
+
+def current_request_id() -> str | None:
+    """The request id bound for the call being handled."""
+    value = structlog.contextvars.get_contextvars().get("request_id")
+    return str(value) if value else None
+
+
+def _short(method_name: str) -> str:
+    return method_name.rsplit("/", 1)[-1]
+
+
+class CallInterceptor(ServerInterceptor):  # type: ignore[misc]
+    """Outermost server interceptor: context, one log line, metrics and error mapping."""
+
+    def __init__(self, service: str) -> None:
+        self._service = service
+
+    def intercept(
+        self, method: Callable[..., Any], request: Any, context: grpc.ServicerContext, method_name: str
+    ) -> Any:
+        metadata = dict(context.invocation_metadata() or ())
+        request_id = str(metadata.get(REQUEST_ID_HEADER) or uuid.uuid4().hex)[:64]
+        caller = peer_service(context)
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(
+            service=self._service, method=_short(method_name), request_id=request_id,
+            caller=caller or "-",
+        )
+        remaining = context.time_remaining()
+        deadline_token = _deadline.set(
+            time.monotonic() + remaining if remaining is not None and remaining < 1e8 else None
+        )
+        caller_token = _caller.set(caller)
+        started = time.perf_counter()
+        code = grpc.StatusCode.OK
+        try:
+            return method(request, context)
+        except errors.DomainError as exc:
+            code = status_for(exc)
+            context.abort(code, exc.message)
+        except Exception as exc:
+            if context.code() not in (None, grpc.StatusCode.OK):
+                code = context.code()  # the handler or grpc aborted deliberately
+                raise
+            code = grpc.StatusCode.INTERNAL
+            log.error("unexpected error", error_type=type(exc).__name__)
+            context.abort(code, "internal error; the request id identifies it in the logs")
+        finally:
+            elapsed = time.perf_counter() - started
+            metrics.GRPC_REQUESTS.labels(self._service, _short(method_name), code.name).inc()
+            metrics.GRPC_LATENCY.labels(self._service, _short(method_name)).observe(elapsed)
+            log.info("rpc", code=code.name, ms=round(elapsed * 1000, 2))
+            _deadline.reset(deadline_token)
+            _caller.reset(caller_token)
+
+
+AccessTable = Mapping[str, frozenset[str]]
+"""Full method name (``/pkg.Service/Method``) → identities allowed (or :data:`ANY_PEER`)."""
+
+
+class AuthorizationInterceptor(ServerInterceptor):  # type: ignore[misc]
+    """Deny by default: only identities listed for a method may call it."""
+
+    def __init__(self, table: AccessTable) -> None:
+        self._table = table
+
+    def intercept(
+        self, method: Callable[..., Any], request: Any, context: grpc.ServicerContext, method_name: str
+    ) -> Any:
+        caller = peer_service(context)
+        if caller is None:
+            raise errors.Unauthenticated(
+                "a client certificate from the platform CA with a service identity is required"
+            )
+        allowed = self._table.get(method_name, frozenset())
+        if caller not in allowed and ANY_PEER not in allowed:
+            raise errors.PermissionDenied(f"identity {caller!r} may not call {method_name}")
+        return method(request, context)
+
+
+class _ClientCallDetails(grpc.ClientCallDetails):  # type: ignore[misc]
+    def __init__(self, base: grpc.ClientCallDetails, timeout: float | None, metadata: Any) -> None:
+        self.method = base.method
+        self.timeout = timeout
+        self.metadata = metadata
+        self.credentials = base.credentials
+        self.wait_for_ready = getattr(base, "wait_for_ready", None)
+        self.compression = getattr(base, "compression", None)
+
+
+class ClientContextInterceptor(grpc.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+    """Adds the request id and caps the timeout at the incoming call's remaining time."""
+
+    def __init__(self, default_timeout: float) -> None:
+        self._default = default_timeout
+
+    def intercept_unary_unary(
+        self, continuation: Callable[..., Any], client_call_details: grpc.ClientCallDetails, request: Any
+    ) -> Any:
+        timeout = client_call_details.timeout or self._default
+        remaining = remaining_seconds()
+        if remaining is not None:
+            if remaining <= 0:
+                raise errors.DeadlineExceeded(
+                    "the caller's deadline passed before the downstream call could start"
+                )
+            timeout = min(timeout, remaining)
+        metadata = list(client_call_details.metadata or ())
+        request_id = current_request_id()
+        if request_id and not any(k == REQUEST_ID_HEADER for k, _ in metadata):
+            metadata.append((REQUEST_ID_HEADER, request_id))
+        details = _ClientCallDetails(client_call_details, timeout, metadata)
+        return continuation(details, request)

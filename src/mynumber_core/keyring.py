@@ -1,0 +1,222 @@
+"""The versioned keyring every service loads from the file the operator provides.
+
+A keyring holds named *keysets* (``data`` for AES-GCM column encryption, ``blind`` for blind
+indexes, ``token`` for the registry's token keys, ...). Each keyset has versions identified by a
+key id and one active version: new values use the active key, old values stay readable because
+every ciphertext and every blind index carries the id of the key that made it. The file is
+re-read when it changes on disk, so a rotation reaches a running service without a restart.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from mynumber_core.errors import IntegrityFailure
+
+KEYRING_FORMAT = "mynumber-keyring/1"
+
+
+def _b64e(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _b64d(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+@dataclass
+class KeySet:
+    """Versions of one key, by key id, and which one is active."""
+
+    name: str
+    active: str
+    keys: dict[str, bytes] = field(default_factory=dict)
+
+    def key(self, kid: str) -> bytes:
+        """The key with this id; a clear error when the keyring lacks it."""
+        try:
+            return self.keys[kid]
+        except KeyError:
+            raise IntegrityFailure(
+                f"key id {kid!r} is not in keyset {self.name!r}; load the keyring that wrote it"
+            ) from None
+
+    @property
+    def active_key(self) -> bytes:
+        """The key new values are written with."""
+        return self.keys[self.active]
+
+    def next_kid(self) -> str:
+        """The id the next rotation will use: ``<name>-<n+1>``."""
+        numbers = [int(k.rsplit("-", 1)[1]) for k in self.keys if k.rsplit("-", 1)[1].isdigit()]
+        return f"{self.name}-{max(numbers, default=0) + 1}"
+
+
+class Keyring:
+    """A set of keysets loaded from (and saved to) one JSON file."""
+
+    def __init__(self, keysets: dict[str, KeySet], path: Path | None = None) -> None:
+        self._keysets = keysets
+        self._path = path
+        self._mtime = path.stat().st_mtime_ns if path and path.exists() else 0
+        self._lock = threading.Lock()
+
+    @classmethod
+    def generate(cls, names: list[str], *, key_bytes: int = 32) -> Keyring:
+        """A fresh keyring with one random version per keyset (the dev set-up uses this)."""
+        return cls(
+            {n: KeySet(n, f"{n}-1", {f"{n}-1": secrets.token_bytes(key_bytes)}) for n in names}
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> Keyring:
+        """Load a keyring file; fails fast with the path when it is missing or malformed."""
+        try:
+            doc = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise RuntimeError(
+                f"keyring file {path} not found; run `make keys` or set MYNUMBER_KEYRING_PATH"
+            ) from None
+        if doc.get("format") != KEYRING_FORMAT:
+            raise RuntimeError(f"keyring file {path} is not in format {KEYRING_FORMAT}")
+        keysets = {
+            name: KeySet(name, ks["active"], {kid: _b64d(v) for kid, v in ks["keys"].items()})
+            for name, ks in doc["keysets"].items()
+        }
+        return cls(keysets, path)
+
+    def save(self, path: Path) -> None:
+        """Write atomically with owner-only permissions."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        doc = {
+            "format": KEYRING_FORMAT,
+            "keysets": {
+                name: {"active": ks.active, "keys": {k: _b64e(v) for k, v in ks.keys.items()}}
+                for name, ks in self._keysets.items()
+            },
+        }
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(doc, fh, indent=2)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        self._path = path
+        self._mtime = path.stat().st_mtime_ns
+
+    def refresh(self) -> None:
+        """Re-read the file when it changed on disk (rotation without restart)."""
+        if self._path is None or not self._path.exists():
+            return
+        mtime = self._path.stat().st_mtime_ns
+        if mtime == self._mtime:
+            return
+        with self._lock:
+            fresh = Keyring.load(self._path)
+            self._keysets = fresh._keysets
+            self._mtime = mtime
+
+    def keyset(self, name: str) -> KeySet:
+        """The named keyset; fails fast when the keyring was generated without it."""
+        try:
+            return self._keysets[name]
+        except KeyError:
+            raise RuntimeError(f"keyring has no keyset {name!r}; regenerate it") from None
+
+    def names(self) -> list[str]:
+        """Names of the keysets held."""
+        return sorted(self._keysets)
+
+    def rotate(self, name: str, *, key_bytes: int = 32) -> str:
+        """Add a new version to a keyset, make it active, and return its id."""
+        ks = self.keyset(name)
+        kid = ks.next_kid()
+        ks.keys[kid] = secrets.token_bytes(key_bytes)
+        ks.active = kid
+        return kid
+
+
+class FieldCipher:
+    """AES-256-GCM for one column family: ``<kid>.<base64(nonce || ciphertext)>``.
+
+    The associated data binds each value to its purpose (e.g. ``registry/person.name``) so a
+    ciphertext copied into another column does not decrypt.
+    """
+
+    def __init__(self, keyring: Keyring, keyset: str = "data") -> None:
+        self._keyring = keyring
+        self._keyset = keyset
+
+    def encrypt(self, plaintext: str, aad: str) -> str:
+        """Encrypt under the active key."""
+        self._keyring.refresh()
+        ks = self._keyring.keyset(self._keyset)
+        nonce = secrets.token_bytes(12)
+        ct = AESGCM(ks.active_key).encrypt(nonce, plaintext.encode(), aad.encode())
+        return f"{ks.active}.{_b64e(nonce + ct)}"
+
+    def decrypt(self, sealed: str, aad: str) -> str:
+        """Decrypt a value written under any version still in the keyring."""
+        kid, _, body = sealed.partition(".")
+        ks = self._keyring.keyset(self._keyset)
+        if kid not in ks.keys:
+            self._keyring.refresh()
+            ks = self._keyring.keyset(self._keyset)
+        raw = _b64d(body)
+        try:
+            return AESGCM(ks.key(kid)).decrypt(raw[:12], raw[12:], aad.encode()).decode()
+        except Exception as exc:  # InvalidTag and malformed input alike
+            raise IntegrityFailure(f"a stored {aad} value failed authentication") from exc
+
+    def key_id_of(self, sealed: str) -> str:
+        """Which key version sealed this value."""
+        return sealed.partition(".")[0]
+
+    @property
+    def active_kid(self) -> str:
+        """The key id new values get."""
+        self._keyring.refresh()
+        return self._keyring.keyset(self._keyset).active
+
+
+class BlindIndex:
+    """Keyed HMAC-SHA256 lookups: ``<kid>.<hex>``; every key version gives a candidate."""
+
+    def __init__(self, keyring: Keyring, keyset: str = "blind") -> None:
+        self._keyring = keyring
+        self._keyset = keyset
+
+    def _digest(self, key: bytes, purpose: str, value: str) -> str:
+        mac = hmac.new(key, f"{purpose}\x00{value}".encode(), hashlib.sha256)
+        return mac.hexdigest()
+
+    def index(self, purpose: str, value: str) -> str:
+        """The index stored with a new row (active key)."""
+        self._keyring.refresh()
+        ks = self._keyring.keyset(self._keyset)
+        return f"{ks.active}.{self._digest(ks.active_key, purpose, value)}"
+
+    def candidates(self, purpose: str, value: str) -> list[str]:
+        """Indexes under every key version, for ``WHERE idx IN (...)`` lookups."""
+        ks = self._keyring.keyset(self._keyset)
+        return [f"{kid}.{self._digest(key, purpose, value)}" for kid, key in ks.keys.items()]
+
+
+def derive_key(master: bytes, info: str, length: int = 32) -> bytes:
+    """HKDF-SHA256 of a master key for one purpose (e.g. one agency's token key)."""
+    return HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=info.encode()).derive(
+        master
+    )

@@ -1,0 +1,67 @@
+"""Typed settings, built once at start-up from ``MYNUMBER_*`` environment variables.
+
+Nothing else in the code base reads ``os.environ``. A missing or malformed setting fails fast
+with its name (pydantic's validation error names the field).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SERVICE_NAMES = ("registry", "municipality", "pension", "tax", "health", "gateway")
+"""Every service of the platform; each is also an mTLS identity and a token domain."""
+
+
+class ServiceSettings(BaseSettings):
+    """Settings every gRPC service shares."""
+
+    model_config = SettingsConfigDict(env_prefix="MYNUMBER_", extra="ignore")
+
+    service_name: str = Field(description="which service this process runs")
+    grpc_host: str = "127.0.0.1"
+    grpc_port: int = Field(50051, ge=0, le=65535)
+    health_port: int = Field(8081, ge=0, le=65535)
+    metrics_port: int | None = Field(9090, ge=0, le=65535)
+    database_url: str = ""
+    db_pool_size: int = Field(5, ge=1)
+    db_max_overflow: int = Field(10, ge=0)
+    keyring_path: Path = Path("var/keys/keyring.json")
+    tls_dir: Path = Path("var/tls")
+    log_format: Literal["json", "console", "auto"] = "auto"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    grace_seconds: float = Field(10.0, ge=0)
+    endpoints: dict[str, str] = Field(default_factory=dict)
+    rpc_timeout_seconds: float = Field(5.0, gt=0)
+
+    @field_validator("endpoints", mode="before")
+    @classmethod
+    def _parse_endpoints(cls, value: object) -> object:
+        if isinstance(value, str):
+            return json.loads(value) if value.strip() else {}
+        return value
+
+    @field_validator("service_name")
+    @classmethod
+    def _known_service(cls, value: str) -> str:
+        if value not in SERVICE_NAMES:
+            raise ValueError(f"unknown service {value!r}; expected one of {SERVICE_NAMES}")
+        return value
+
+    def effective_database_url(self) -> str:
+        """The configured URL, or the embedded SQLite file under ``var/``."""
+        return self.database_url or f"sqlite:///var/data/{self.service_name}.db"
+
+    def endpoint(self, service: str) -> str:
+        """Address of a peer service; fails fast naming the missing setting."""
+        try:
+            return self.endpoints[service]
+        except KeyError:
+            raise RuntimeError(
+                f"MYNUMBER_ENDPOINTS has no address for {service!r}; "
+                'set it as JSON, e.g. {"registry": "127.0.0.1:50051"}'
+            ) from None

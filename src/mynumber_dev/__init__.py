@@ -1,0 +1,1 @@
+"""Developer tooling: dev keys and certificates, synthetic residents, the local launcher."""
