@@ -57,7 +57,7 @@ def status_for(exc: errors.DomainError) -> grpc.StatusCode:
     """The gRPC status a domain exception maps to."""
     for cls in type(exc).__mro__:
         if cls in _STATUS_BY_ERROR:
-            return _STATUS_BY_ERROR[cls]  # type: ignore[index]
+            return _STATUS_BY_ERROR[cls]
     return grpc.StatusCode.INTERNAL
 
 
@@ -82,21 +82,27 @@ def _short(method_name: str) -> str:
     return method_name.rsplit("/", 1)[-1]
 
 
-class CallInterceptor(ServerInterceptor):  # type: ignore[misc]
+class CallInterceptor(ServerInterceptor):
     """Outermost server interceptor: context, one log line, metrics and error mapping."""
 
     def __init__(self, service: str) -> None:
         self._service = service
 
     def intercept(
-        self, method: Callable[..., Any], request: Any, context: grpc.ServicerContext, method_name: str
+        self,
+        method: Callable[..., Any],
+        request: Any,
+        context: grpc.ServicerContext,
+        method_name: str,
     ) -> Any:
         metadata = dict(context.invocation_metadata() or ())
         request_id = str(metadata.get(REQUEST_ID_HEADER) or uuid.uuid4().hex)[:64]
         caller = peer_service(context)
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(
-            service=self._service, method=_short(method_name), request_id=request_id,
+            service=self._service,
+            method=_short(method_name),
+            request_id=request_id,
             caller=caller or "-",
         )
         remaining = context.time_remaining()
@@ -131,14 +137,18 @@ AccessTable = Mapping[str, frozenset[str]]
 """Full method name (``/pkg.Service/Method``) → identities allowed (or :data:`ANY_PEER`)."""
 
 
-class AuthorizationInterceptor(ServerInterceptor):  # type: ignore[misc]
+class AuthorizationInterceptor(ServerInterceptor):
     """Deny by default: only identities listed for a method may call it."""
 
     def __init__(self, table: AccessTable) -> None:
         self._table = table
 
     def intercept(
-        self, method: Callable[..., Any], request: Any, context: grpc.ServicerContext, method_name: str
+        self,
+        method: Callable[..., Any],
+        request: Any,
+        context: grpc.ServicerContext,
+        method_name: str,
     ) -> Any:
         caller = peer_service(context)
         if caller is None:
@@ -151,7 +161,7 @@ class AuthorizationInterceptor(ServerInterceptor):  # type: ignore[misc]
         return method(request, context)
 
 
-class _ClientCallDetails(grpc.ClientCallDetails):  # type: ignore[misc]
+class _ClientCallDetails(grpc.ClientCallDetails):
     def __init__(self, base: grpc.ClientCallDetails, timeout: float | None, metadata: Any) -> None:
         self.method = base.method
         self.timeout = timeout
@@ -161,14 +171,17 @@ class _ClientCallDetails(grpc.ClientCallDetails):  # type: ignore[misc]
         self.compression = getattr(base, "compression", None)
 
 
-class ClientContextInterceptor(grpc.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+class ClientContextInterceptor(grpc.UnaryUnaryClientInterceptor):
     """Adds the request id and caps the timeout at the incoming call's remaining time."""
 
     def __init__(self, default_timeout: float) -> None:
         self._default = default_timeout
 
     def intercept_unary_unary(
-        self, continuation: Callable[..., Any], client_call_details: grpc.ClientCallDetails, request: Any
+        self,
+        continuation: Callable[..., Any],
+        client_call_details: grpc.ClientCallDetails,
+        request: Any,
     ) -> Any:
         timeout = client_call_details.timeout or self._default
         remaining = remaining_seconds()

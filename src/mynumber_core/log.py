@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from collections.abc import MutableMapping
 from typing import Any, TextIO
 
 import structlog
@@ -18,7 +19,9 @@ import structlog
 _TWELVE_DIGITS = re.compile(r"(?<![0-9０-９])[0-9０-９]{12}(?![0-9０-９])")
 
 
-def _redact_numbers(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def _redact_numbers(
+    _: Any, __: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
     for key, value in list(event_dict.items()):
         if isinstance(value, str) and _TWELVE_DIGITS.search(value):
             event_dict[key] = _TWELVE_DIGITS.sub("[redacted]", value)
@@ -51,7 +54,9 @@ def configure_logging(
         logger_factory=structlog.PrintLoggerFactory(out),
         cache_logger_on_first_use=False,
     )
-    logging.basicConfig(stream=out, level=level.upper(), format="%(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        stream=out, level=level.upper(), format="%(levelname)s %(name)s %(message)s"
+    )
 
 
 def get_logger(name: str) -> Any:

@@ -42,7 +42,9 @@ def canonicalize(raw: str) -> str:
     if not isinstance(raw, str):
         raise InvalidMyNumber("a My Number must be given as text")
     if len(raw) > _MAX_INPUT:
-        raise InvalidMyNumber(f"input is too long ({len(raw)} characters); a My Number has 12 digits")
+        raise InvalidMyNumber(
+            f"input is too long ({len(raw)} characters); a My Number has 12 digits"
+        )
     stripped = raw.strip()
     if not stripped:
         raise InvalidMyNumber("no digits given; a My Number has 12 digits")

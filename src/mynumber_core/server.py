@@ -83,9 +83,7 @@ def start_server(
         options=[("grpc.max_receive_message_length", 4 * 1024 * 1024)],
     )
     app.register(server)
-    reflection.enable_server_reflection(
-        (*app.service_names, reflection.SERVICE_NAME), server
-    )
+    reflection.enable_server_reflection((*app.service_names, reflection.SERVICE_NAME), server)
     bound = server.add_secure_port(f"{host}:{port}", tls.server_credentials())
     if bound == 0:
         raise RuntimeError(f"could not bind the gRPC port {host}:{port}")

@@ -56,9 +56,15 @@ def generate_ca(common_name: str = "My Number platform dev CA") -> tuple[bytes, 
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                crl_sign=True, encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
@@ -122,7 +128,11 @@ class TlsMaterial:
         """(ca, cert, key) PEM bytes, read fresh from disk."""
         d = self.directory
         try:
-            return (d / CA_FILE).read_bytes(), (d / CERT_FILE).read_bytes(), (d / KEY_FILE).read_bytes()
+            return (
+                (d / CA_FILE).read_bytes(),
+                (d / CERT_FILE).read_bytes(),
+                (d / KEY_FILE).read_bytes(),
+            )
         except FileNotFoundError as exc:
             raise RuntimeError(
                 f"TLS material missing in {d} ({exc.filename}); run `make keys` "

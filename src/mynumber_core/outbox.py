@@ -1,0 +1,190 @@
+"""Transactional outbox: events are written in the same transaction as the change they
+describe, and a relay delivers them at least once (receivers apply each event id once).
+
+A domain declares ``class OutboxEvent(Base, OutboxMixin)`` plus an encrypted ``payload``
+column of its own, writes rows with :func:`enqueue`, and runs an :class:`OutboxRelay`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+import structlog
+from sqlalchemy import DateTime, Integer, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from mynumber_core import errors, metrics
+from mynumber_core.db import Database
+
+log = structlog.get_logger("mynumber.outbox")
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class OutboxMixin:
+    """Columns of an outbox table; the subclass adds ``payload`` (usually encrypted)."""
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_type: Mapped[str] = mapped_column(String(64))
+    token: Mapped[str] = mapped_column(String(128))
+    procedure: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True, index=True
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OutboxRow(Protocol):
+    """What the relay needs from a row."""
+
+    id: str
+    event_type: str
+    token: str
+    procedure: str
+    payload: str
+    created_at: dt.datetime
+    delivered_at: dt.datetime | None
+    attempts: int
+    next_attempt_at: dt.datetime
+
+
+def enqueue(
+    session: Session,
+    model: type[Any],
+    *,
+    event_type: str,
+    token: str,
+    procedure: str,
+    payload: Mapping[str, Any],
+) -> str:
+    """Add an event to the outbox inside the caller's transaction; returns its id."""
+    event_id = uuid.uuid4().hex
+    now = _utcnow()
+    session.add(
+        model(
+            id=event_id,
+            event_type=event_type,
+            token=token,
+            procedure=procedure,
+            payload=json.dumps(dict(payload), ensure_ascii=False, sort_keys=True),
+            created_at=now,
+            delivered_at=None,
+            attempts=0,
+            next_attempt_at=now,
+        )
+    )
+    return event_id
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+class OutboxRelay:
+    """Delivers pending events with exponential back-off, on a background thread."""
+
+    def __init__(
+        self,
+        domain: str,
+        db: Database,
+        model: type[Any],
+        deliver: Callable[[OutboxRow, dict[str, Any]], None],
+        *,
+        interval: float = 0.5,
+    ) -> None:
+        self._domain = domain
+        self._db = db
+        self._model = model
+        self._deliver = deliver
+        self._interval = interval
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start the relay thread."""
+        self._thread = threading.Thread(
+            target=self._run, name=f"{self._domain}-outbox", daemon=True
+        )
+        self._thread.start()
+
+    def wake(self) -> None:
+        """Deliver now instead of at the next tick (called after enqueueing)."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Stop after the current batch."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread:
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.drain()
+            except Exception as exc:  # keep the relay alive; the next tick retries
+                log.error("outbox relay error", error_type=type(exc).__name__)
+            self._wake.wait(self._interval)
+            self._wake.clear()
+
+    def drain(self, limit: int = 100) -> int:
+        """Try every due event once; returns how many were delivered."""
+        model = self._model
+        now = _utcnow()
+        with self._db.transaction() as session:
+            rows = session.scalars(
+                select(model)
+                .where(model.delivered_at.is_(None), model.next_attempt_at <= now)
+                .order_by(model.created_at)
+                .limit(limit)
+            ).all()
+        delivered = 0
+        for row in rows:
+            try:
+                self._deliver(row, json.loads(row.payload))
+            except errors.DomainError as exc:
+                self._reschedule(row.id, row.attempts + 1, type(exc).__name__)
+                continue
+            with self._db.transaction() as session:
+                fresh = session.get(model, row.id)
+                if fresh is not None:
+                    fresh.delivered_at = _utcnow()
+                    fresh.attempts = row.attempts + 1
+            delivered += 1
+        self._update_lag()
+        return delivered
+
+    def _reschedule(self, event_id: str, attempts: int, reason: str) -> None:
+        delay = min(60.0, 0.5 * 2 ** min(attempts, 7))
+        with self._db.transaction() as session:
+            fresh = session.get(self._model, event_id)
+            if fresh is not None:
+                fresh.attempts = attempts
+                fresh.next_attempt_at = _utcnow() + dt.timedelta(seconds=delay)
+        log.warning("outbox delivery failed", event_id=event_id, attempts=attempts, reason=reason)
+
+    def _update_lag(self) -> None:
+        model = self._model
+        with self._db.transaction() as session:
+            oldest = session.scalars(
+                select(model.created_at)
+                .where(model.delivered_at.is_(None))
+                .order_by(model.created_at)
+                .limit(1)
+            ).first()
+            pending = len(
+                session.scalars(select(model.id).where(model.delivered_at.is_(None))).all()
+            )
+        lag = (_utcnow() - _aware(oldest)).total_seconds() if oldest else 0.0
+        metrics.OUTBOX_LAG.labels(self._domain).set(lag)
+        metrics.OUTBOX_PENDING.labels(self._domain).set(pending)
