@@ -1,0 +1,1 @@
+"""The services of the platform; each runs as its own process (`python -m services.<name>`)."""
