@@ -58,4 +58,4 @@ USER 10001:10001
 EXPOSE 50051 8081 9090 8080
 
 # No default service: the orchestrator passes `python -m services.<name>`.
-CMD ["mynumber", "--help"]
+CMD ["python", "-c", "raise SystemExit('usage: python -m services.<registry|municipality|pension|tax|health|gateway>')"]
