@@ -107,7 +107,7 @@ def test_no_secrets_baked_in(dockerfile: list[Stage]) -> None:
 def test_no_service_is_baked_in(dockerfile: list[Stage]) -> None:
     for keyword, rest in dockerfile[-1].instructions:
         if keyword in ("CMD", "ENTRYPOINT"):
-            assert "services." not in rest
+            assert '"services.' not in rest, f"{keyword} {rest} runs a service by default"
 
 
 def test_exposes_the_service_ports(dockerfile: list[Stage]) -> None:
