@@ -1,0 +1,197 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class InsuredCategory(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    INSURED_CATEGORY_UNSPECIFIED: _ClassVar[InsuredCategory]
+    INSURED_CATEGORY_1: _ClassVar[InsuredCategory]
+    INSURED_CATEGORY_2: _ClassVar[InsuredCategory]
+    INSURED_CATEGORY_3: _ClassVar[InsuredCategory]
+
+class ExemptionLevel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    EXEMPTION_LEVEL_UNSPECIFIED: _ClassVar[ExemptionLevel]
+    EXEMPTION_LEVEL_NONE: _ClassVar[ExemptionLevel]
+    EXEMPTION_LEVEL_FULL: _ClassVar[ExemptionLevel]
+    EXEMPTION_LEVEL_THREE_QUARTERS: _ClassVar[ExemptionLevel]
+    EXEMPTION_LEVEL_HALF: _ClassVar[ExemptionLevel]
+    EXEMPTION_LEVEL_QUARTER: _ClassVar[ExemptionLevel]
+
+class ClaimStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CLAIM_STATUS_UNSPECIFIED: _ClassVar[ClaimStatus]
+    CLAIM_STATUS_APPROVED: _ClassVar[ClaimStatus]
+    CLAIM_STATUS_REJECTED: _ClassVar[ClaimStatus]
+INSURED_CATEGORY_UNSPECIFIED: InsuredCategory
+INSURED_CATEGORY_1: InsuredCategory
+INSURED_CATEGORY_2: InsuredCategory
+INSURED_CATEGORY_3: InsuredCategory
+EXEMPTION_LEVEL_UNSPECIFIED: ExemptionLevel
+EXEMPTION_LEVEL_NONE: ExemptionLevel
+EXEMPTION_LEVEL_FULL: ExemptionLevel
+EXEMPTION_LEVEL_THREE_QUARTERS: ExemptionLevel
+EXEMPTION_LEVEL_HALF: ExemptionLevel
+EXEMPTION_LEVEL_QUARTER: ExemptionLevel
+CLAIM_STATUS_UNSPECIFIED: ClaimStatus
+CLAIM_STATUS_APPROVED: ClaimStatus
+CLAIM_STATUS_REJECTED: ClaimStatus
+
+class FormIdentity(_message.Message):
+    __slots__ = ("my_number", "name", "birth_date", "sex", "address")
+    MY_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    BIRTH_DATE_FIELD_NUMBER: _ClassVar[int]
+    SEX_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    my_number: str
+    name: str
+    birth_date: str
+    sex: str
+    address: str
+    def __init__(self, my_number: _Optional[str] = ..., name: _Optional[str] = ..., birth_date: _Optional[str] = ..., sex: _Optional[str] = ..., address: _Optional[str] = ...) -> None: ...
+
+class EnrolRequest(_message.Message):
+    __slots__ = ("identity", "category", "enrolled_on")
+    IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    ENROLLED_ON_FIELD_NUMBER: _ClassVar[int]
+    identity: FormIdentity
+    category: InsuredCategory
+    enrolled_on: str
+    def __init__(self, identity: _Optional[_Union[FormIdentity, _Mapping]] = ..., category: _Optional[_Union[InsuredCategory, str]] = ..., enrolled_on: _Optional[str] = ...) -> None: ...
+
+class EnrolResponse(_message.Message):
+    __slots__ = ("basic_pension_number", "already_enrolled")
+    BASIC_PENSION_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    ALREADY_ENROLLED_FIELD_NUMBER: _ClassVar[int]
+    basic_pension_number: str
+    already_enrolled: bool
+    def __init__(self, basic_pension_number: _Optional[str] = ..., already_enrolled: _Optional[bool] = ...) -> None: ...
+
+class GetRecordRequest(_message.Message):
+    __slots__ = ("basic_pension_number",)
+    BASIC_PENSION_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    basic_pension_number: str
+    def __init__(self, basic_pension_number: _Optional[str] = ...) -> None: ...
+
+class YearContributions(_message.Message):
+    __slots__ = ("fiscal_year", "months_paid", "months_exempt", "amount_paid_yen")
+    FISCAL_YEAR_FIELD_NUMBER: _ClassVar[int]
+    MONTHS_PAID_FIELD_NUMBER: _ClassVar[int]
+    MONTHS_EXEMPT_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_PAID_YEN_FIELD_NUMBER: _ClassVar[int]
+    fiscal_year: int
+    months_paid: int
+    months_exempt: int
+    amount_paid_yen: int
+    def __init__(self, fiscal_year: _Optional[int] = ..., months_paid: _Optional[int] = ..., months_exempt: _Optional[int] = ..., amount_paid_yen: _Optional[int] = ...) -> None: ...
+
+class ExemptionDecision(_message.Message):
+    __slots__ = ("application_id", "basic_pension_number", "fiscal_year", "income_year", "level", "income_yen", "dependents", "reason", "channel", "rejected")
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    BASIC_PENSION_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    FISCAL_YEAR_FIELD_NUMBER: _ClassVar[int]
+    INCOME_YEAR_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    INCOME_YEN_FIELD_NUMBER: _ClassVar[int]
+    DEPENDENTS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    REJECTED_FIELD_NUMBER: _ClassVar[int]
+    application_id: str
+    basic_pension_number: str
+    fiscal_year: int
+    income_year: int
+    level: ExemptionLevel
+    income_yen: int
+    dependents: int
+    reason: str
+    channel: str
+    rejected: bool
+    def __init__(self, application_id: _Optional[str] = ..., basic_pension_number: _Optional[str] = ..., fiscal_year: _Optional[int] = ..., income_year: _Optional[int] = ..., level: _Optional[_Union[ExemptionLevel, str]] = ..., income_yen: _Optional[int] = ..., dependents: _Optional[int] = ..., reason: _Optional[str] = ..., channel: _Optional[str] = ..., rejected: _Optional[bool] = ...) -> None: ...
+
+class ApplyExemptionRequest(_message.Message):
+    __slots__ = ("identity", "fiscal_year", "application_id")
+    IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    FISCAL_YEAR_FIELD_NUMBER: _ClassVar[int]
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    identity: FormIdentity
+    fiscal_year: int
+    application_id: str
+    def __init__(self, identity: _Optional[_Union[FormIdentity, _Mapping]] = ..., fiscal_year: _Optional[int] = ..., application_id: _Optional[str] = ...) -> None: ...
+
+class ClaimDecision(_message.Message):
+    __slots__ = ("claim_id", "basic_pension_number", "status", "contribution_months", "age", "annual_amount_yen", "reason", "account_reference")
+    CLAIM_ID_FIELD_NUMBER: _ClassVar[int]
+    BASIC_PENSION_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    CONTRIBUTION_MONTHS_FIELD_NUMBER: _ClassVar[int]
+    AGE_FIELD_NUMBER: _ClassVar[int]
+    ANNUAL_AMOUNT_YEN_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNT_REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    claim_id: str
+    basic_pension_number: str
+    status: ClaimStatus
+    contribution_months: int
+    age: int
+    annual_amount_yen: int
+    reason: str
+    account_reference: str
+    def __init__(self, claim_id: _Optional[str] = ..., basic_pension_number: _Optional[str] = ..., status: _Optional[_Union[ClaimStatus, str]] = ..., contribution_months: _Optional[int] = ..., age: _Optional[int] = ..., annual_amount_yen: _Optional[int] = ..., reason: _Optional[str] = ..., account_reference: _Optional[str] = ...) -> None: ...
+
+class FileClaimRequest(_message.Message):
+    __slots__ = ("basic_pension_number", "claim_id")
+    BASIC_PENSION_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    CLAIM_ID_FIELD_NUMBER: _ClassVar[int]
+    basic_pension_number: str
+    claim_id: str
+    def __init__(self, basic_pension_number: _Optional[str] = ..., claim_id: _Optional[str] = ...) -> None: ...
+
+class RecordContributionRequest(_message.Message):
+    __slots__ = ("basic_pension_number", "fiscal_year", "months_paid", "amount_yen", "receipt_id")
+    BASIC_PENSION_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    FISCAL_YEAR_FIELD_NUMBER: _ClassVar[int]
+    MONTHS_PAID_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_YEN_FIELD_NUMBER: _ClassVar[int]
+    RECEIPT_ID_FIELD_NUMBER: _ClassVar[int]
+    basic_pension_number: str
+    fiscal_year: int
+    months_paid: int
+    amount_yen: int
+    receipt_id: str
+    def __init__(self, basic_pension_number: _Optional[str] = ..., fiscal_year: _Optional[int] = ..., months_paid: _Optional[int] = ..., amount_yen: _Optional[int] = ..., receipt_id: _Optional[str] = ...) -> None: ...
+
+class RecordContributionResponse(_message.Message):
+    __slots__ = ("months_paid_in_year", "contribution_months", "already_recorded")
+    MONTHS_PAID_IN_YEAR_FIELD_NUMBER: _ClassVar[int]
+    CONTRIBUTION_MONTHS_FIELD_NUMBER: _ClassVar[int]
+    ALREADY_RECORDED_FIELD_NUMBER: _ClassVar[int]
+    months_paid_in_year: int
+    contribution_months: int
+    already_recorded: bool
+    def __init__(self, months_paid_in_year: _Optional[int] = ..., contribution_months: _Optional[int] = ..., already_recorded: _Optional[bool] = ...) -> None: ...
+
+class PensionRecord(_message.Message):
+    __slots__ = ("basic_pension_number", "category", "enrolled_on", "contribution_months", "contributions", "exemptions", "claims")
+    BASIC_PENSION_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    ENROLLED_ON_FIELD_NUMBER: _ClassVar[int]
+    CONTRIBUTION_MONTHS_FIELD_NUMBER: _ClassVar[int]
+    CONTRIBUTIONS_FIELD_NUMBER: _ClassVar[int]
+    EXEMPTIONS_FIELD_NUMBER: _ClassVar[int]
+    CLAIMS_FIELD_NUMBER: _ClassVar[int]
+    basic_pension_number: str
+    category: InsuredCategory
+    enrolled_on: str
+    contribution_months: int
+    contributions: _containers.RepeatedCompositeFieldContainer[YearContributions]
+    exemptions: _containers.RepeatedCompositeFieldContainer[ExemptionDecision]
+    claims: _containers.RepeatedCompositeFieldContainer[ClaimDecision]
+    def __init__(self, basic_pension_number: _Optional[str] = ..., category: _Optional[_Union[InsuredCategory, str]] = ..., enrolled_on: _Optional[str] = ..., contribution_months: _Optional[int] = ..., contributions: _Optional[_Iterable[_Union[YearContributions, _Mapping]]] = ..., exemptions: _Optional[_Iterable[_Union[ExemptionDecision, _Mapping]]] = ..., claims: _Optional[_Iterable[_Union[ClaimDecision, _Mapping]]] = ...) -> None: ...
