@@ -7,6 +7,7 @@ Usage: ``python -m mynumber_core.migrations <service> upgrade [--url URL]``. Eac
 from __future__ import annotations
 
 import argparse
+import importlib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,16 +18,23 @@ from sqlalchemy.types import TypeDecorator
 
 from mynumber_core.db import make_engine
 
-SERVICES_ROOT = Path(__file__).resolve().parents[2] / "services"
+
+def script_location(service: str) -> Path:
+    """The folder of a service's migration scripts (works from a checkout or an install)."""
+    try:
+        package = importlib.import_module(f"services.{service}")
+    except ModuleNotFoundError:
+        raise SystemExit(f"unknown service {service!r}") from None
+    return Path(next(iter(package.__path__))) / "migrations"
 
 
 def alembic_config(service: str, url: str) -> Config:
     """An Alembic config pointing at one service's migration scripts and database."""
-    script_location = SERVICES_ROOT / service / "migrations"
-    if not script_location.is_dir():
-        raise SystemExit(f"service {service!r} has no migrations folder at {script_location}")
+    location = script_location(service)
+    if not location.is_dir():
+        raise SystemExit(f"service {service!r} has no migrations folder at {location}")
     cfg = Config()
-    cfg.set_main_option("script_location", str(script_location))
+    cfg.set_main_option("script_location", str(location))
     cfg.attributes["database_url"] = url
     return cfg
 

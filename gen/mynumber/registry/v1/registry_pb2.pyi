@@ -148,6 +148,20 @@ class ReissueNumberResponse(_message.Message):
     my_number: str
     def __init__(self, my_number: _Optional[str] = ...) -> None: ...
 
+class SetLocksRequest(_message.Message):
+    __slots__ = ("token", "locks")
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    LOCKS_FIELD_NUMBER: _ClassVar[int]
+    token: str
+    locks: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, token: _Optional[str] = ..., locks: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class SetLocksResponse(_message.Message):
+    __slots__ = ("locks",)
+    LOCKS_FIELD_NUMBER: _ClassVar[int]
+    locks: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, locks: _Optional[_Iterable[str]] = ...) -> None: ...
+
 class RotateTokenKeyRequest(_message.Message):
     __slots__ = ("domain",)
     DOMAIN_FIELD_NUMBER: _ClassVar[int]

@@ -73,6 +73,11 @@ class RegistryStub:
                 request_serializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.RotateTokenKeyRequest.SerializeToString,
                 response_deserializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.RotateTokenKeyResponse.FromString,
                 _registered_method=True)
+        self.SetLocks = channel.unary_unary(
+                '/mynumber.registry.v1.Registry/SetLocks',
+                request_serializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.SetLocksRequest.SerializeToString,
+                response_deserializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.SetLocksResponse.FromString,
+                _registered_method=True)
 
 
 class RegistryServicer:
@@ -132,6 +137,13 @@ class RegistryServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetLocks(self, request, context):
+        """Set the resident's locks (portal only); the hub enforces them on every exchange.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RegistryServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -169,6 +181,11 @@ def add_RegistryServicer_to_server(servicer, server):
                     servicer.RotateTokenKey,
                     request_deserializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.RotateTokenKeyRequest.FromString,
                     response_serializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.RotateTokenKeyResponse.SerializeToString,
+            ),
+            'SetLocks': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetLocks,
+                    request_deserializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.SetLocksRequest.FromString,
+                    response_serializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.SetLocksResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -364,6 +381,33 @@ class Registry:
             '/mynumber.registry.v1.Registry/RotateTokenKey',
             mynumber_dot_registry_dot_v1_dot_registry__pb2.RotateTokenKeyRequest.SerializeToString,
             mynumber_dot_registry_dot_v1_dot_registry__pb2.RotateTokenKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetLocks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mynumber.registry.v1.Registry/SetLocks',
+            mynumber_dot_registry_dot_v1_dot_registry__pb2.SetLocksRequest.SerializeToString,
+            mynumber_dot_registry_dot_v1_dot_registry__pb2.SetLocksResponse.FromString,
             options,
             channel_credentials,
             insecure,

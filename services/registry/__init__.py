@@ -1,0 +1,1 @@
+"""The registry: number issuance, token vault, exchange hub, exchange log and card authority."""

@@ -1,0 +1,164 @@
+"""The exchange log (やりとり履歴): append-only rows, an RFC 9162 Merkle tree over them, and
+Ed25519-signed checkpoints.
+
+Appends happen inside the caller's transaction with the single ``log_head`` row locked, so
+the index sequence has no gaps and two replicas never interleave; the entry is durable
+before the hub returns any data (fail closed).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mynumber_core.checkpoint import Checkpoint, sign_checkpoint
+from mynumber_core.db import Database
+from mynumber_core.merkle import MemorySubtreeCache, MerkleTree, leaf_hash
+from services.registry.domain import canonical_entry
+from services.registry.models import LogEntry, LogHead
+
+CHECKPOINT_ORIGIN = "mynumber.local/exchange-log"
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    """What the hub records about one exchange."""
+
+    requester: str
+    provider: str
+    item: str
+    procedure: str
+    outcome: str
+    reason: str
+    request_id: str
+    citizen_tag: str
+    fingerprint: str
+    result: str | None = None
+    status_code: int = 0
+
+
+class ExchangeLogStore:
+    """Appends entries and proves things about them."""
+
+    def __init__(self, db: Database, signing_key: Ed25519PrivateKey) -> None:
+        self._db = db
+        self._signing_key = signing_key
+        self.public_key = signing_key.public_key()
+        self.key_name = CHECKPOINT_ORIGIN
+        self._lock = threading.Lock()
+        self._tree = MerkleTree(self._leaf_hashes, cache=MemorySubtreeCache())
+
+    def _leaf_hashes(self, start: int, end: int) -> Sequence[bytes]:
+        with self._db.transaction() as session:
+            return list(
+                session.scalars(
+                    select(LogEntry.leaf_hash)
+                    .where(LogEntry.index >= start, LogEntry.index < end)
+                    .order_by(LogEntry.index)
+                )
+            )
+
+    def append(self, session: Session, entry: NewEntry, now: dt.datetime) -> int:
+        """Append in the caller's transaction; returns the new entry's index."""
+        with self._lock:
+            head = session.scalars(select(LogHead).where(LogHead.id == 1).with_for_update()).first()
+            if head is None:
+                head = LogHead(id=1, size=0)
+                session.add(head)
+                session.flush()
+            index = head.size
+            leaf = canonical_entry(
+                {
+                    "index": index,
+                    "time": now.isoformat(timespec="milliseconds"),
+                    "requester": entry.requester,
+                    "provider": entry.provider,
+                    "item": entry.item,
+                    "procedure": entry.procedure,
+                    "outcome": entry.outcome,
+                    "reason": entry.reason,
+                    "request_id": entry.request_id,
+                    "tag": entry.citizen_tag,
+                }
+            )
+            session.add(
+                LogEntry(
+                    index=index,
+                    leaf=leaf,
+                    leaf_hash=leaf_hash(leaf),
+                    citizen_tag=entry.citizen_tag,
+                    requester=entry.requester,
+                    provider=entry.provider,
+                    request_id=entry.request_id,
+                    fingerprint=entry.fingerprint,
+                    outcome=entry.outcome,
+                    result=entry.result,
+                    status_code=entry.status_code,
+                    message=entry.reason,
+                    created_at=now,
+                )
+            )
+            head.size = index + 1
+            session.flush()
+            return index
+
+    def size(self) -> int:
+        """Entries in the log."""
+        with self._db.transaction() as session:
+            head = session.get(LogHead, 1)
+            return head.size if head else 0
+
+    def signed_checkpoint(self, size: int | None = None) -> tuple[str, int]:
+        """A signed checkpoint of the first ``size`` entries (default: all)."""
+        size = self.size() if size is None else size
+        checkpoint = Checkpoint(CHECKPOINT_ORIGIN, size, self._tree.root(size))
+        return sign_checkpoint(checkpoint, self.key_name, self._signing_key), size
+
+    def inclusion_proof(self, index: int, size: int) -> list[bytes]:
+        """RFC 9162 audit path of entry ``index`` in the tree of ``size`` entries."""
+        return self._tree.inclusion_proof(index, size)
+
+    def consistency_proof(self, first: int, second: int) -> list[bytes]:
+        """RFC 9162 consistency proof between two tree sizes."""
+        return self._tree.consistency_proof(first, second)
+
+    def entries_for(self, citizen_tag: str, *, after: int | None, limit: int) -> list[LogEntry]:
+        """One person's entries in index order."""
+        with self._db.transaction() as session:
+            query = select(LogEntry).where(LogEntry.citizen_tag == citizen_tag)
+            if after is not None:
+                query = query.where(LogEntry.index > after)
+            return list(session.scalars(query.order_by(LogEntry.index).limit(limit)))
+
+    def find(
+        self,
+        session: Session,
+        requester: str,
+        request_id: str,
+        provider: str,
+        outcomes: Sequence[str],
+    ) -> LogEntry | None:
+        """A recorded exchange with this idempotency key and one of these outcomes."""
+        return session.scalars(
+            select(LogEntry)
+            .where(
+                LogEntry.requester == requester,
+                LogEntry.request_id == request_id,
+                LogEntry.provider == provider,
+                LogEntry.outcome.in_(list(outcomes)),
+            )
+            .limit(1)
+        ).first()
+
+
+def leaf_fields(leaf: bytes) -> Mapping[str, Any]:
+    """Decode a stored leaf (for servicers building LogEntry messages)."""
+    return dict(json.loads(leaf))

@@ -1,0 +1,6 @@
+"""Alembic environment for the registry database."""
+
+from mynumber_core.migrations import run_env
+from services.registry.models import Base
+
+run_env(Base.metadata)

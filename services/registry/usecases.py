@@ -1,0 +1,614 @@
+"""The registry's operations: issuance, linking, tokens, reissue, rotation, locks, and the
+exchange hub (query, batch, publish) with its log.
+
+Every method takes the caller's mTLS identity; nothing trusts a domain named in a request.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mynumber_core import errors, metrics
+from mynumber_core.facts import BasicFacts
+from mynumber_core.keyring import BlindIndex
+from mynumber_core.mynumber import InvalidMyNumber, generate, validate
+from services.registry import domain
+from services.registry.domain import AccessRights, Outcome, PersonStatus
+from services.registry.exchange_log import ExchangeLogStore, NewEntry
+from services.registry.models import (
+    DomainKey,
+    DomainLink,
+    IssuedNumber,
+    Person,
+    PersonLock,
+    Registration,
+)
+from services.registry.tokens import PERSON_KEY_BYTES, TokenVault
+
+MAX_PARAMS_BYTES = 8 * 1024
+MAX_BATCH = 10_000
+NUMBER_PURPOSE = "my-number"
+
+
+@dataclass(frozen=True)
+class Issued:
+    """Result of a registration or reissue."""
+
+    my_number: str
+    token: str
+    key_version: int
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A token's status for its own domain."""
+
+    found: bool
+    status: str = ""
+    reissued: bool = False
+    key_version: int = 0
+
+
+@dataclass(frozen=True)
+class ProviderAnswer:
+    """What a provider returned, or how it failed."""
+
+    data: Mapping[str, Any] | None
+    error: errors.DomainError | None = None
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """Data returned to a requester, and the log entry recording it."""
+
+    data: Mapping[str, Any]
+    log_index: int
+
+
+ProvideFn = Callable[[str, str, str, str, str, str, Mapping[str, Any]], ProviderAnswer]
+"""(service, token, item, procedure, request_id, requester, params) → answer."""
+DeliverFn = Callable[[str, str, str, str, str, Mapping[str, Any]], errors.DomainError | None]
+"""(service, token, event_type, event_id, publisher, payload) → error or None."""
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _facts_json(facts: BasicFacts) -> str:
+    return json.dumps(
+        {
+            "name": facts.name,
+            "birth_date": facts.birth_date.isoformat(),
+            "sex": facts.sex,
+            "address": facts.address,
+        },
+        ensure_ascii=False,
+        sort_keys=True,
+    )
+
+
+def _facts_from_json(text: str) -> BasicFacts:
+    raw = json.loads(text)
+    return BasicFacts(
+        raw["name"], dt.date.fromisoformat(raw["birth_date"]), raw["sex"], raw["address"]
+    )
+
+
+def _fingerprint(*parts: object) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def require_domain(identity: str | None) -> str:
+    """The caller's token domain; PERMISSION_DENIED for identities without one."""
+    dom = domain.domain_of(identity)
+    if dom is None:
+        raise errors.PermissionDenied("this identity has no token domain and cannot hold tokens")
+    return dom
+
+
+class Registry:
+    """All registry use cases over one database."""
+
+    def __init__(
+        self,
+        db: Any,
+        vault: TokenVault,
+        blind: BlindIndex,
+        access: AccessRights,
+        log: ExchangeLogStore,
+        provide: ProvideFn,
+        deliver: DeliverFn,
+    ) -> None:
+        self.db = db
+        self.vault = vault
+        self.blind = blind
+        self.access = access
+        self.log = log
+        self._provide = provide
+        self._deliver = deliver
+
+    # ----------------------------------------------------------------- numbers and tokens
+
+    def _number_taken(self, session: Session) -> Callable[[str], bool]:
+        def taken(number: str) -> bool:
+            candidates = self.blind.candidates(NUMBER_PURPOSE, number)
+            return (
+                session.scalars(
+                    select(IssuedNumber.number_index).where(
+                        IssuedNumber.number_index.in_(candidates)
+                    )
+                ).first()
+                is not None
+            )
+
+        return taken
+
+    def _domain_version(self, session: Session, dom: str) -> int:
+        key = session.get(DomainKey, dom)
+        if key is None:
+            key = DomainKey(domain=dom, version=1, rotated_at=_now())
+            session.add(key)
+            session.flush()
+        return key.version
+
+    def _link(self, session: Session, person: Person, dom: str) -> tuple[str, int]:
+        link = session.scalars(
+            select(DomainLink).where(DomainLink.person_id == person.id, DomainLink.domain == dom)
+        ).first()
+        if link is None:
+            link = DomainLink(
+                person_id=person.id,
+                domain=dom,
+                key_version=self._domain_version(session, dom),
+                linked_at=_now(),
+            )
+            session.add(link)
+            session.flush()
+        return self.vault.make(dom, link.key_version, person.person_key), link.key_version
+
+    def _issue_number(self, session: Session, person: Person) -> str:
+        number = generate(self._number_taken(session))
+        index = self.blind.index(NUMBER_PURPOSE, number)
+        person.number, person.number_index = number, index
+        session.add(IssuedNumber(number_index=index, person_id=person.id, issued_at=_now()))
+        return number
+
+    def register(self, caller: str | None, facts: BasicFacts, idempotency_key: str) -> Issued:
+        """Register a resident, issue a number, and link the registering municipality."""
+        dom = require_domain(caller)
+        if dom != "municipality":
+            raise errors.PermissionDenied("only the municipality registers residents")
+        if idempotency_key:
+            domain.check_request_id(idempotency_key)
+        with self.db.transaction() as session:
+            if idempotency_key:
+                done = session.scalars(
+                    select(Registration).where(
+                        Registration.caller == dom, Registration.idempotency_key == idempotency_key
+                    )
+                ).first()
+                if done is not None:
+                    person = session.get(Person, done.person_id)
+                    assert person is not None
+                    if not _facts_from_json(person.facts).matches(facts):
+                        raise errors.InvalidInput(
+                            "idempotency_key was already used for a different resident; "
+                            "use a new key for a new registration"
+                        )
+                    token, version = self._link(session, person, dom)
+                    return Issued(person.number, token, version)
+            now = _now()
+            person = Person(
+                person_key=secrets.token_bytes(PERSON_KEY_BYTES),
+                number="",
+                number_index="",
+                facts=_facts_json(facts),
+                status=PersonStatus.ACTIVE,
+                reissued=False,
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(person)
+            session.flush()
+            number = self._issue_number(session, person)
+            if idempotency_key:
+                session.add(
+                    Registration(
+                        caller=dom,
+                        idempotency_key=idempotency_key,
+                        kind="register",
+                        person_id=person.id,
+                    )
+                )
+            token, version = self._link(session, person, dom)
+        return Issued(number, token, version)
+
+    def register_many(
+        self, caller: str | None, residents: Sequence[tuple[BasicFacts, str]]
+    ) -> list[Issued]:
+        """Register several residents (each its own transaction, so one bad row fails alone)."""
+        return [self.register(caller, facts, key) for facts, key in residents]
+
+    def _person_by_number(self, session: Session, raw_number: str) -> Person:
+        number = validate(raw_number)
+        candidates = self.blind.candidates(NUMBER_PURPOSE, number)
+        issued = session.scalars(
+            select(IssuedNumber).where(IssuedNumber.number_index.in_(candidates))
+        ).first()
+        if issued is not None and issued.retired:
+            raise errors.FailedPrecondition(
+                "this My Number was reissued and is no longer valid; ask the resident for the "
+                "number on their new notification"
+            )
+        person = session.get(Person, issued.person_id) if issued is not None else None
+        if person is None:
+            raise errors.NotFound(_NO_MATCH)
+        return person
+
+    def link(self, caller: str | None, raw_number: str, facts: BasicFacts) -> tuple[str, int]:
+        """Exchange a number plus all four facts for the caller's token."""
+        dom = require_domain(caller)
+        with self.db.transaction() as session:
+            person = self._person_by_number(session, raw_number)
+            if not _facts_from_json(person.facts).matches(facts):
+                raise errors.NotFound(_NO_MATCH)
+            return self._link(session, person, dom)
+
+    def _person_by_token(self, session: Session, dom: str, token: str) -> Person | None:
+        opened = self.vault.open(dom, token)
+        if opened is None:
+            return None
+        return session.scalars(select(Person).where(Person.person_key == opened[0])).first()
+
+    def person_for(self, session: Session, caller: str | None, token: str) -> tuple[str, Person]:
+        """The caller's domain and the person its token names; NOT_FOUND otherwise."""
+        dom = require_domain(caller)
+        if not token:
+            raise errors.InvalidInput("token is required")
+        person = self._person_by_token(session, dom, token)
+        if person is None:
+            raise errors.NotFound("this token is not known to your domain; link the resident first")
+        return dom, person
+
+    def resolve(self, caller: str | None, token: str) -> Resolved:
+        """Status of the caller's own token; other domains' tokens resolve to nothing."""
+        dom = require_domain(caller)
+        opened = self.vault.open(dom, token)
+        if opened is None:
+            return Resolved(found=False)
+        with self.db.transaction() as session:
+            person = session.scalars(select(Person).where(Person.person_key == opened[0])).first()
+            if person is None:
+                return Resolved(found=False)
+            return Resolved(True, person.status, person.reissued, opened[1])
+
+    def update_facts(
+        self, caller: str | None, token: str, facts: BasicFacts, deceased: bool
+    ) -> None:
+        """The municipality records new facts (move, name change) or a death."""
+        if domain.domain_of(caller) != "municipality":
+            raise errors.PermissionDenied("only the municipality updates the basic facts")
+        with self.db.transaction() as session:
+            _, person = self.person_for(session, caller, token)
+            person.facts = _facts_json(facts)
+            if deceased:
+                person.status = PersonStatus.DECEASED
+            person.updated_at = _now()
+
+    def reissue(self, caller: str | None, token: str, idempotency_key: str) -> str:
+        """Retire the person's number and issue a new one; every token stays the same."""
+        dom = require_domain(caller)
+        if dom not in ("municipality", "portal"):
+            raise errors.PermissionDenied(
+                "numbers are reissued by the municipality or the resident"
+            )
+        domain.check_request_id(idempotency_key)
+        with self.db.transaction() as session:
+            _, person = self.person_for(session, caller, token)
+            done = session.scalars(
+                select(Registration).where(
+                    Registration.caller == dom,
+                    Registration.idempotency_key == idempotency_key,
+                    Registration.kind == "reissue",
+                )
+            ).first()
+            if done is not None:
+                if done.person_id != person.id:
+                    raise errors.InvalidInput("idempotency_key was already used for another person")
+                return person.number
+            if person.status == PersonStatus.DECEASED:
+                raise errors.FailedPrecondition("the number of a deceased person is not reissued")
+            old = session.get(IssuedNumber, person.number_index)
+            if old is not None:
+                old.retired = True
+            number = self._issue_number(session, person)
+            person.reissued = True
+            person.updated_at = _now()
+            session.add(
+                Registration(
+                    caller=dom, idempotency_key=idempotency_key, kind="reissue", person_id=person.id
+                )
+            )
+        return number
+
+    def rotate_key(self, caller: str | None, target: str) -> int:
+        """Start a new token-key version for one domain (operator only)."""
+        if caller != "operator":
+            raise errors.PermissionDenied("only the operator rotates token keys")
+        domain.check_domain(target, what="domain")
+        with self.db.transaction() as session:
+            current = self._domain_version(session, target)
+            key = session.get(DomainKey, target)
+            assert key is not None
+            key.version, key.rotated_at = current + 1, _now()
+            return key.version
+
+    def set_locks(self, caller: str | None, token: str, locks: Sequence[str]) -> list[str]:
+        """Replace the resident's locks (the portal acts for the resident)."""
+        if domain.domain_of(caller) != "portal":
+            raise errors.PermissionDenied("locks are set by the resident through the portal")
+        unknown = sorted(set(locks) - set(domain.LOCKS))
+        if unknown:
+            raise errors.InvalidInput(
+                f"unknown lock {unknown[0][:32]!r}; known locks: {', '.join(domain.LOCKS)}"
+            )
+        with self.db.transaction() as session:
+            _, person = self.person_for(session, caller, token)
+            existing = {
+                row.lock: row
+                for row in session.scalars(
+                    select(PersonLock).where(PersonLock.person_id == person.id)
+                )
+            }
+            for name, row in existing.items():
+                if name not in locks:
+                    session.delete(row)
+            for name in set(locks) - set(existing):
+                session.add(PersonLock(person_id=person.id, lock=name, set_at=_now()))
+        return sorted(set(locks))
+
+    def _locks(self, session: Session, person: Person) -> list[str]:
+        return list(
+            session.scalars(select(PersonLock.lock).where(PersonLock.person_id == person.id))
+        )
+
+    def _translate(self, session: Session, person: Person, dom: str) -> str | None:
+        link = session.scalars(
+            select(DomainLink).where(DomainLink.person_id == person.id, DomainLink.domain == dom)
+        ).first()
+        return None if link is None else self.vault.make(dom, link.key_version, person.person_key)
+
+    def linked_domains(self, session: Session, person: Person) -> list[str]:
+        """Domains that hold a token for the person."""
+        return sorted(
+            session.scalars(select(DomainLink.domain).where(DomainLink.person_id == person.id))
+        )
+
+    # ------------------------------------------------------------------------ the hub
+
+    def _record(self, entry: NewEntry) -> int:
+        with self.db.transaction() as session:
+            index = self.log.append(session, entry, _now())
+        metrics.EXCHANGES.labels(entry.outcome).inc()
+        return index
+
+    def query(
+        self,
+        caller: str | None,
+        token: str,
+        provider: str,
+        item: str,
+        procedure: str,
+        request_id: str,
+        params: Mapping[str, Any],
+        *,
+        remaining: float | None = None,
+    ) -> QueryResult:
+        """Authorise, translate, fetch, record (durably, first), return."""
+        requester = require_domain(caller)
+        domain.check_domain(provider)
+        domain.check_item(item)
+        domain.check_procedure(procedure)
+        domain.check_request_id(request_id)
+        encoded = json.dumps(dict(params), sort_keys=True, default=str)
+        if len(encoded.encode()) > MAX_PARAMS_BYTES:
+            raise errors.InvalidInput(f"params are too large (at most {MAX_PARAMS_BYTES} bytes)")
+        if remaining is not None and remaining <= 0:
+            raise errors.DeadlineExceeded("the request's deadline had already passed")
+        fingerprint = _fingerprint(token, provider, item, procedure, encoded)
+        with self.db.transaction() as session:
+            _, person = self.person_for(session, caller, token)
+            tag = self.vault.citizen_tag(person.person_key)
+            done = self.log.find(
+                session, requester, request_id, provider, (Outcome.PROVIDED, Outcome.DENIED)
+            )
+            if done is not None:
+                return self._replay(done, fingerprint)
+            denial = None
+            if self.access.query_rule(requester, provider, item, procedure) is None:
+                denial = (
+                    f"the access-rights table does not allow {requester} to obtain {item!r} "
+                    f"from {provider} under procedure {procedure!r}"
+                )
+            else:
+                denial = domain.lock_denial(self._locks(session, person), requester, procedure)
+            provider_token = None if denial else self._translate(session, person, provider)
+
+        def entry(outcome: str, reason: str, result: str | None = None, code: int = 0) -> NewEntry:
+            return NewEntry(
+                requester,
+                provider,
+                item,
+                procedure,
+                outcome,
+                reason,
+                request_id,
+                tag,
+                fingerprint,
+                result,
+                code,
+            )
+
+        if denial is not None:
+            self._record(entry(Outcome.DENIED, denial, code=7))
+            raise errors.PermissionDenied(denial)
+        if provider_token is None:
+            reason = f"{provider} holds no record of this person"
+            self._record(entry(Outcome.FAILED, reason, code=5))
+            raise errors.NotFound(reason)
+        answer = self._provide(
+            domain.service_of(provider),
+            provider_token,
+            item,
+            procedure,
+            request_id,
+            requester,
+            params,
+        )
+        if answer.error is not None:
+            self._record(entry(Outcome.FAILED, answer.error.message[:500], code=13))
+            raise answer.error
+        data = dict(answer.data or {})
+        result = json.dumps(data, ensure_ascii=False, sort_keys=True)
+        with self.db.transaction() as session:
+            done = self.log.find(session, requester, request_id, provider, (Outcome.PROVIDED,))
+            if done is not None:  # a concurrent retry won the race: answer with its record
+                return self._replay(done, fingerprint)
+            index = self.log.append(session, entry(Outcome.PROVIDED, "", result), _now())
+        metrics.EXCHANGES.labels(Outcome.PROVIDED).inc()
+        return QueryResult(data, index)
+
+    def _replay(self, done: Any, fingerprint: str) -> QueryResult:
+        if done.fingerprint != fingerprint:
+            raise errors.InvalidInput(
+                "request_id was already used for a different query; use a new request_id"
+            )
+        if done.outcome == Outcome.DENIED:
+            raise errors.PermissionDenied(done.message)
+        return QueryResult(json.loads(done.result or "{}"), done.index)
+
+    def publish(
+        self,
+        caller: str | None,
+        token: str,
+        event_type: str,
+        event_id: str,
+        payload: Mapping[str, Any],
+        procedure: str,
+        audience: Sequence[str],
+    ) -> list[str]:
+        """Deliver an event to the domains that know the person, each under its own token."""
+        publisher = require_domain(caller)
+        domain.check_item(event_type)
+        domain.check_procedure(procedure)
+        domain.check_request_id(event_id)
+        for a in audience:
+            domain.check_domain(a, what="audience")
+        encoded = json.dumps(dict(payload), sort_keys=True, default=str)
+        if len(encoded.encode()) > MAX_PARAMS_BYTES * 4:
+            raise errors.InvalidInput("payload is too large (at most 32 KiB)")
+        fingerprint = _fingerprint(token, event_type, procedure, encoded)
+        allowed = self.access.publish_audience(publisher, event_type, procedure)
+        denial = None
+        if allowed is None or (
+            audience and "*" not in allowed and not set(audience) <= set(allowed)
+        ):
+            denial = (
+                f"the access-rights table does not allow {publisher} to publish "
+                f"{event_type!r} under procedure {procedure!r}"
+                + (f" to {', '.join(audience)}" if audience else "")
+            )
+        with self.db.transaction() as session:
+            _, person = self.person_for(session, caller, token)
+            tag = self.vault.citizen_tag(person.person_key)
+            plan: list[tuple[str, str]] = []
+            targets: list[str] = []
+            if denial is None and allowed is not None:
+                linked = [d for d in self.linked_domains(session, person) if d != publisher]
+                targets = [d for d in linked if "*" in allowed or d in allowed]
+                if audience:
+                    targets = [d for d in targets if d in audience]
+                for receiver in targets:
+                    if self.log.find(session, publisher, event_id, receiver, (Outcome.DELIVERED,)):
+                        continue
+                    receiver_token = self._translate(session, person, receiver)
+                    assert receiver_token is not None  # linked_domains implies a link
+                    plan.append((receiver, receiver_token))
+        if denial is not None:
+            self._record(
+                NewEntry(
+                    publisher,
+                    ",".join(audience) or "*",
+                    event_type,
+                    procedure,
+                    Outcome.DENIED,
+                    denial,
+                    event_id,
+                    tag,
+                    fingerprint,
+                    None,
+                    7,
+                )
+            )
+            raise errors.PermissionDenied(denial)
+        failures = []
+        for receiver, receiver_token in plan:
+            error = self._deliver(
+                domain.service_of(receiver),
+                receiver_token,
+                event_type,
+                event_id,
+                publisher,
+                payload,
+            )
+            outcome, reason = (
+                (Outcome.DELIVERED, "") if error is None else (Outcome.FAILED, error.message[:500])
+            )
+            self._record(
+                NewEntry(
+                    publisher,
+                    receiver,
+                    event_type,
+                    procedure,
+                    outcome,
+                    reason,
+                    event_id,
+                    tag,
+                    fingerprint,
+                    None,
+                    0 if error is None else 14,
+                )
+            )
+            if error is not None:
+                failures.append(receiver)
+        if failures:
+            raise errors.Unavailable(
+                f"delivery to {', '.join(failures)} failed; retry with the same event_id"
+            )
+        return targets
+
+    # ------------------------------------------------------------------- the log
+
+    def citizen_tag_for(self, caller: str | None, token: str) -> str:
+        """The log tag of the person the caller's token names."""
+        with self.db.transaction() as session:
+            _, person = self.person_for(session, caller, token)
+            return self.vault.citizen_tag(person.person_key)
+
+
+_NO_MATCH = (
+    "no registered resident matches this My Number and these four basic facts; check the "
+    "number and every fact (name, birth date, sex, address) against the resident's documents"
+)
+
+__all__ = ["InvalidMyNumber", "Registry"]
