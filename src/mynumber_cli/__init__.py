@@ -1,0 +1,1 @@
+"""The `mynumber` command for operators and residents."""
