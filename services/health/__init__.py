@@ -1,0 +1,1 @@
+"""The health insurer: coverage, online eligibility confirmation, expenses, vaccinations."""
