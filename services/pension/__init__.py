@@ -1,0 +1,1 @@
+"""The Japan Pension Service: enrolment, contributions, exemptions and claims."""

@@ -1,0 +1,140 @@
+"""SQLAlchemy models of the pension service (one ``Base``, one ``CipherSlot``).
+
+The person is known only by the registry's pension token; the address (for letters) and the
+payout account of a claim are personal data and live in encrypted columns. Contribution
+months are stored one row per month so every unpaid month has a stable payable-item id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from mynumber_core.columns import CipherSlot, EncryptedText
+from mynumber_core.outbox import OutboxMixin
+from mynumber_core.provider import ProcessedEventMixin
+
+CIPHER = CipherSlot("pension")
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the pension database."""
+
+
+class Enrolment(Base):
+    """One insured person (被保険者)."""
+
+    __tablename__ = "enrolments"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    basic_pension_number: Mapped[str] = mapped_column(String(11), unique=True)
+    token: Mapped[str] = mapped_column(String(128), unique=True)
+    category: Mapped[int] = mapped_column(Integer)
+    enrolled_on: Mapped[dt.date] = mapped_column(Date)
+    address: Mapped[str] = mapped_column(EncryptedText(CIPHER, "enrolments.address"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ContributionMonth(Base):
+    """One month of national pension contributions that was paid."""
+
+    __tablename__ = "contribution_months"
+    __table_args__ = (UniqueConstraint("enrolment_id", "fiscal_year", "month_index"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    enrolment_id: Mapped[str] = mapped_column(ForeignKey("enrolments.id"), index=True)
+    fiscal_year: Mapped[int] = mapped_column(Integer)
+    month_index: Mapped[int] = mapped_column(Integer)  # 1 = April … 12 = March
+    amount: Mapped[int] = mapped_column(BigInteger)
+    source: Mapped[str] = mapped_column(String(16))  # "counter" or "portal"
+    reference: Mapped[str] = mapped_column(String(64), index=True)  # receipt or event id
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Receipt(Base):
+    """A counter receipt already recorded (idempotency of RecordContribution)."""
+
+    __tablename__ = "receipts"
+
+    receipt_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    enrolment_id: Mapped[str] = mapped_column(ForeignKey("enrolments.id"), index=True)
+    fiscal_year: Mapped[int] = mapped_column(Integer)
+    months: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ExemptionApplication(Base):
+    """An exemption application and its decision."""
+
+    __tablename__ = "exemption_applications"
+
+    application_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    enrolment_id: Mapped[str | None] = mapped_column(
+        ForeignKey("enrolments.id"), index=True, nullable=True
+    )
+    fiscal_year: Mapped[int] = mapped_column(Integer)
+    income_year: Mapped[int] = mapped_column(Integer)
+    level: Mapped[str] = mapped_column(String(16))
+    rejected: Mapped[bool] = mapped_column(Boolean, default=False)
+    income: Mapped[int] = mapped_column(BigInteger)
+    dependents: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(16))
+    decided_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Claim(Base):
+    """A claim for the old-age basic pension and its decision."""
+
+    __tablename__ = "claims"
+
+    claim_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    enrolment_id: Mapped[str] = mapped_column(ForeignKey("enrolments.id"), index=True)
+    approved: Mapped[bool] = mapped_column(Boolean)
+    contribution_months: Mapped[int] = mapped_column(Integer)
+    age: Mapped[int] = mapped_column(Integer)
+    annual_amount: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(200))
+    account_reference: Mapped[str] = mapped_column(
+        EncryptedText(CIPHER, "claims.account_reference")
+    )
+    filed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OutboxEvent(OutboxMixin, Base):
+    """Events to publish through the registry (inbox documents for the portal)."""
+
+    __tablename__ = "outbox_events"
+
+    payload: Mapped[str] = mapped_column(EncryptedText(CIPHER, "outbox_events.payload"))
+
+
+class PendingApplication(OutboxMixin, Base):
+    """Applications that arrived from the portal, decided by a background worker.
+
+    Deciding needs queries through the registry, so it is not done inside the registry's
+    Deliver call; the same relay machinery as the outbox retries it with back-off.
+    """
+
+    __tablename__ = "pending_applications"
+
+    payload: Mapped[str] = mapped_column(EncryptedText(CIPHER, "pending_applications.payload"))
+
+
+class ProcessedEvent(ProcessedEventMixin, Base):
+    """Events from the registry already applied (idempotent consumer)."""
+
+    __tablename__ = "processed_events"
