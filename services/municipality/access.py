@@ -1,0 +1,31 @@
+"""Who may call what on the municipality (deny by default, identities from mTLS).
+
+The registry calls the Provider interface; counter clerks and the admin CLI ("operator") call
+the Municipality API. Nobody else reaches either.
+"""
+
+from __future__ import annotations
+
+from mynumber_core.interceptors import AccessTable
+
+_PROVIDER = "/mynumber.exchange.v1.Provider/"
+_API = "/mynumber.municipality.v1.Municipality/"
+API_METHODS = (
+    "RegisterResident",
+    "EnrolResident",
+    "GetResident",
+    "GetHousehold",
+    "RecordMove",
+    "RecordMoveOut",
+    "RecordDeath",
+    "CertifyLongTermCare",
+    "DeclareDisaster",
+    "CompileSupportList",
+    "ReissueNumber",
+)
+
+ACCESS: AccessTable = {
+    _PROVIDER + "Provide": frozenset({"registry"}),
+    _PROVIDER + "Deliver": frozenset({"registry"}),
+    **{_API + method: frozenset({"operator"}) for method in API_METHODS},
+}
