@@ -1,0 +1,1 @@
+"""The tax office: taxpayers, income, assessments, refunds and withholding slips."""

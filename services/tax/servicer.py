@@ -1,0 +1,105 @@
+"""gRPC ↔ use cases for ``mynumber.tax.v1.Tax`` (conversion only, no rules)."""
+
+from __future__ import annotations
+
+import grpc
+from mynumber.tax.v1 import tax_pb2, tax_pb2_grpc
+
+from services.tax.usecases import FormIdentity, IncomeView, TaxService
+
+
+def _income(view: IncomeView) -> tax_pb2.IncomeRecord:
+    income = view.income
+    return tax_pb2.IncomeRecord(
+        reference_number=view.reference_number,
+        year=income.year,
+        salary_income_yen=income.salary,
+        employment_income_yen=income.employment,
+        business_income_yen=income.business,
+        total_income_yen=income.total,
+        withholding_yen=income.withholding,
+        social_insurance_yen=income.social_insurance,
+    )
+
+
+class TaxServicer(tax_pb2_grpc.TaxServicer):
+    """Thin adapter over :class:`TaxService`."""
+
+    def __init__(self, service: TaxService) -> None:
+        self._service = service
+
+    def RegisterTaxpayer(  # noqa: N802
+        self, request: tax_pb2.RegisterTaxpayerRequest, context: grpc.ServicerContext
+    ) -> tax_pb2.RegisterTaxpayerResponse:
+        i = request.identity
+        number, already = self._service.register(
+            FormIdentity.parse(i.my_number, i.name, i.birth_date, i.sex, i.address)
+        )
+        return tax_pb2.RegisterTaxpayerResponse(reference_number=number, already_registered=already)
+
+    def RecordIncome(  # noqa: N802
+        self, request: tax_pb2.RecordIncomeRequest, context: grpc.ServicerContext
+    ) -> tax_pb2.IncomeRecord:
+        return _income(
+            self._service.record_income(
+                request.reference_number,
+                request.year,
+                request.salary_income_yen,
+                request.business_income_yen,
+                request.withholding_yen,
+                request.social_insurance_yen,
+            )
+        )
+
+    def AssessYear(  # noqa: N802
+        self, request: tax_pb2.AssessYearRequest, context: grpc.ServicerContext
+    ) -> tax_pb2.Assessment:
+        view = self._service.assess_year(request.reference_number, request.year)
+        c = view.computation
+        return tax_pb2.Assessment(
+            reference_number=view.reference_number,
+            year=c.year,
+            total_income_yen=c.total_income,
+            basic_deduction_yen=c.basic_deduction,
+            social_insurance_deduction_yen=c.social_insurance_deduction,
+            medical_expenses_yen=c.medical_expenses,
+            medical_deduction_yen=c.medical_deduction,
+            taxable_income_yen=c.taxable_income,
+            income_tax_yen=c.income_tax,
+            tax_total_yen=c.tax_total,
+            withholding_yen=c.withholding,
+            paid_yen=c.paid,
+            due_yen=c.due,
+            refund_yen=c.refund,
+            medical_data_found=view.medical_data_found,
+        )
+
+    def IssueRefund(  # noqa: N802
+        self, request: tax_pb2.IssueRefundRequest, context: grpc.ServicerContext
+    ) -> tax_pb2.Refund:
+        view = self._service.issue_refund(request.reference_number, request.year)
+        return tax_pb2.Refund(
+            refund_id=view.refund_id,
+            reference_number=view.reference_number,
+            year=view.year,
+            amount_yen=view.amount,
+            status=tax_pb2.REFUND_STATUS_RELEASED if view.released else tax_pb2.REFUND_STATUS_HELD,
+            account_reference=view.account_reference,
+            hold_reason=view.hold_reason,
+            already_issued=view.already_issued,
+        )
+
+    def IssueWithholdingSlip(  # noqa: N802
+        self, request: tax_pb2.IssueWithholdingSlipRequest, context: grpc.ServicerContext
+    ) -> tax_pb2.WithholdingSlip:
+        view = self._service.issue_withholding_slip(request.reference_number, request.year)
+        income = view.income
+        return tax_pb2.WithholdingSlip(
+            reference_number=view.reference_number,
+            year=income.year,
+            salary_income_yen=income.salary,
+            employment_income_yen=income.employment,
+            withholding_yen=income.withholding,
+            social_insurance_yen=income.social_insurance,
+            document_id=view.document_id,
+        )
