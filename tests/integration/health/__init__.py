@@ -1,0 +1,1 @@
+"""Integration tests of the health insurer (real registry, SQLite and PostgreSQL)."""
