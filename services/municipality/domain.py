@@ -641,12 +641,24 @@ def evacuation_need(
 def care_flags_from(data: dict[str, object]) -> list[str]:
     """The flag names in a health ``care_flags`` answer.
 
-    Accepts ``{"flags": ["disability", ...]}`` or booleans (``{"disability": true}``).
+    The insurer answers ``{"disability_grade": 0-6, "chronic_care": [...],
+    "needs_evacuation_assistance": bool}``; a grade gives ``disability_grade_<n>``, each
+    chronic-care need ``chronic_care:<kind>``, and the assistance flag its own name.
+    A plain ``{"flags": [...]}`` list is accepted too.
     """
     flags = data.get("flags")
     if isinstance(flags, list):
         return sorted(str(f) for f in flags if f)
-    return sorted(k for k, v in data.items() if v is True)
+    names: list[str] = []
+    grade = data.get("disability_grade")
+    if isinstance(grade, int) and not isinstance(grade, bool) and grade > 0:
+        names.append(f"disability_grade_{grade}")
+    chronic = data.get("chronic_care")
+    if isinstance(chronic, list):
+        names.extend(f"chronic_care:{c}" for c in chronic if c)
+    if data.get("needs_evacuation_assistance") is True:
+        names.append("needs_evacuation_assistance")
+    return sorted(names)
 
 
 def income_from(data: dict[str, object]) -> int | None:
@@ -726,14 +738,14 @@ class ResidentForm:
         return ResidentInput(facts, kana, kind, foreign, address_area(facts.address))
 
 
-IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9._:\-]{8,128}")
+IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9._:\-]{8,100}")
 
 
 def parse_idempotency_key(raw: str) -> str:
-    """A client-chosen key (8-128 characters of letters, digits and ``._:-``)."""
+    """A client-chosen key (8-100 characters of letters, digits and ``._:-``)."""
     if not isinstance(raw, str) or not IDEMPOTENCY_KEY.fullmatch(raw):
         raise InvalidInput(
-            "idempotency_key is required: 8-128 letters, digits, '.', '_', ':' or '-' "
+            "idempotency_key is required: 8-100 letters, digits, '.', '_', ':' or '-' "
             "(a UUID works); reuse it only to retry the same request"
         )
     return raw

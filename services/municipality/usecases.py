@@ -429,7 +429,7 @@ class Register:
             if replay is None and hid is not None:
                 self._check_household(session, hid, rel, data.facts.address)
         # The registry's own idempotency returns the first result for a retried key.
-        my_number, token = self._registry.register(data.facts, key)
+        my_number, token = self._registry.register(data.facts, f"mun-register:{key}")
         if replay is not None:
             return Registration(replay["address_number"], replay["household_id"], my_number)
         with self._db.transaction() as session:
@@ -819,7 +819,7 @@ class Register:
             token = (
                 self._resident(session, number) if replay else self._active(session, number)
             ).token
-        new_number = self._registry.reissue(token, why, key)
+        new_number = self._registry.reissue(token, why, f"mun-reissue:{key}")
         if replay is not None:
             return new_number
         with self._db.transaction() as session:
