@@ -43,7 +43,7 @@ def normalize_for_match(text: str) -> str:
 
 def parse_birth_date(value: str, *, today: dt.date | None = None) -> dt.date:
     """An ISO 8601 date (YYYY-MM-DD) between 1880-01-01 and today."""
-    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value.strip()):
         raise InvalidInput("birth_date must be an ISO 8601 date, YYYY-MM-DD")
     try:
         parsed = dt.date.fromisoformat(value.strip())
