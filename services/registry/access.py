@@ -35,4 +35,13 @@ ACCESS: AccessTable = {
             "GetConsistencyProof": frozenset({ANY_PEER}),
         },
     ),
+    **_methods(
+        "Cards",
+        {
+            "IssueCard": frozenset({"municipality"}),
+            "RevokeCard": frozenset({"municipality", "gateway"}),
+            "GetRevocationList": frozenset({ANY_PEER}),
+            "IdentifyCard": frozenset({"gateway"}),
+        },
+    ),
 }

@@ -22,6 +22,8 @@ from mynumber_core.structs import from_struct, to_struct
 from mynumber_core.tls import TlsMaterial
 from services.registry import models
 from services.registry.access import ACCESS
+from services.registry.cards import CardAuthority, CardService
+from services.registry.cards_servicer import CardsServicer
 from services.registry.domain import AccessRights
 from services.registry.exchange_log import ExchangeLogStore
 from services.registry.servicer import ExchangeLogServicer, HubServicer, RegistryServicer
@@ -138,11 +140,13 @@ def build_registry(
 def build_app(settings: ServiceSettings) -> GrpcApp:
     """The registry's gRPC application."""
     registry = build_registry(settings)
+    cards = CardService(registry, CardAuthority.from_keyring(Keyring.load(settings.keyring_path)))
 
     def register(server: grpc.Server) -> None:
         registry_pb2_grpc.add_RegistryServicer_to_server(RegistryServicer(registry), server)
         registry_pb2_grpc.add_HubServicer_to_server(HubServicer(registry), server)
         registry_pb2_grpc.add_ExchangeLogServicer_to_server(ExchangeLogServicer(registry), server)
+        registry_pb2_grpc.add_CardsServicer_to_server(CardsServicer(cards), server)
 
     return GrpcApp(
         name="registry",
@@ -150,6 +154,7 @@ def build_app(settings: ServiceSettings) -> GrpcApp:
             "mynumber.registry.v1.Registry",
             "mynumber.registry.v1.Hub",
             "mynumber.registry.v1.ExchangeLog",
+            "mynumber.registry.v1.Cards",
         ],
         register=register,
         access=ACCESS,

@@ -1,6 +1,7 @@
 """Alembic environment for the registry database."""
 
 from mynumber_core.migrations import run_env
+from services.registry import card_models  # noqa: F401  (the cards table is in Base.metadata)
 from services.registry.models import Base
 
 run_env(Base.metadata)

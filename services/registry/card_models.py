@@ -1,0 +1,36 @@
+"""The registry's card table: which person each card certificate serial belongs to.
+
+A card row holds no personal data: the serial, the holder's internal person id, the state of
+the card and its certificate (which itself carries no number, name or address).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import DateTime, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.registry.models import Base
+
+__all__ = ["Base", "CardRecord"]
+
+
+class CardRecord(Base):
+    """One issued card certificate."""
+
+    __tablename__ = "cards"
+    __table_args__ = (Index("ix_cards_person_status", "person_id", "status"),)
+
+    serial: Mapped[str] = mapped_column(String(40), primary_key=True)
+    """Certificate serial, lowercase hex without leading zeros."""
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"))
+    status: Mapped[str] = mapped_column(String(16))
+    ca_key_id: Mapped[str] = mapped_column(String(64))
+    """The ``card-ca`` key version that signed it."""
+    certificate_pem: Mapped[str] = mapped_column(Text)
+    issued_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    not_after: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    revocation_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
