@@ -1,0 +1,1 @@
+"""`make bench`: performance figures printed beside baselines measured in the same run."""

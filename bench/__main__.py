@@ -1,0 +1,38 @@
+"""``make bench``: the platform's figures beside bare-gRPC baselines measured in the same run.
+
+Everything runs on loopback: the services as processes (as ``make run`` starts them, on
+SQLite in a temporary folder) and the echo baselines as processes over the same mTLS.
+Sections: token schemes (in-process), registry operations, cross-agency exchange.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from bench import sections
+from bench.table import Row, render
+
+
+def main() -> None:
+    """Run every section and print the table."""
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--residents", type=int, default=200)
+    parser.add_argument("--quick", action="store_true", help="fewer iterations (smoke run)")
+    args = parser.parse_args()
+    scale = 0.2 if args.quick else 1.0
+    rows: list[Row] = []
+    rows += sections.token_schemes(scale)
+    with tempfile.TemporaryDirectory(prefix="mynumber-bench-") as tmp:
+        with sections.BenchPlatform(Path(tmp), args.residents) as bp:
+            rows += sections.registry_operations(bp, scale)
+            rows += sections.exchange(bp, scale)
+    print()
+    print(render(rows))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

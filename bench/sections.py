@@ -1,0 +1,283 @@
+"""The measured sections of ``make bench``; each returns table rows."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import grpc
+from mynumber.registry.v1 import registry_pb2 as pb
+from mynumber.registry.v1 import registry_pb2_grpc as pb_grpc
+
+from bench import driver
+from bench.echo import echo_callable
+from bench.table import Row
+from mynumber_core.channels import Channels
+from mynumber_core.tls import TlsMaterial
+from mynumber_dev.demo import DemoResident, generate_residents
+from mynumber_dev.keys import tls_dir
+from mynumber_dev.platform import REPO, Platform, pick_port
+from mynumber_dev.seed import seed_platform
+from services.registry.tokens import TokenVault
+
+_SEX = {"male": pb.SEX_MALE, "female": pb.SEX_FEMALE}
+
+
+def _facts(r: DemoResident) -> Any:
+    return pb.BasicFacts(name=r.name, birth_date=r.birth_date, sex=_SEX[r.sex], address=r.address)
+
+
+def _ops_per_second(fn: Any, n: int) -> float:
+    started = time.perf_counter()
+    for i in range(n):
+        fn(i)
+    return n / (time.perf_counter() - started)
+
+
+def token_schemes(scale: float) -> list[Row]:
+    """AES-SIV tokens (no lookup table) against the alternatives, in-process."""
+    n = int(50_000 * scale)
+    vault = TokenVault(os.urandom(32), os.urandom(32))
+    people = [os.urandom(16) for _ in range(1000)]
+    tokens = [vault.make("pension", 1, p) for p in people]
+    siv_translate = _ops_per_second(
+        lambda i: vault.make("tax", 1, vault.open("pension", tokens[i % 1000])[0]),  # type: ignore[index]
+        n,
+    )
+    # Alternative: HMAC tokens; translation needs a token → person lookup table.
+    key_p, key_t = os.urandom(32), os.urandom(32)
+    table = {hmac.new(key_p, p, hashlib.sha256).hexdigest(): p for p in people}
+    hmac_tokens = list(table)
+    hmac_translate = _ops_per_second(
+        lambda i: hmac.new(key_t, table[hmac_tokens[i % 1000]], hashlib.sha256).hexdigest(), n
+    )
+    # Alternative: random tokens; translation is two table lookups (and a table per domain).
+    rand_p = {secrets.token_urlsafe(24): p for p in people}
+    rand_t = {p: secrets.token_urlsafe(24) for p in people}
+    rand_tokens = list(rand_p)
+    random_translate = _ops_per_second(lambda i: rand_t[rand_p[rand_tokens[i % 1000]]], n)
+    issue = _ops_per_second(lambda i: vault.make("tax", 1, people[i % 1000]), n)
+    return [
+        Row(
+            "token translate, AES-SIV (no table)",
+            siv_translate,
+            hmac_translate,
+            "ops/s",
+            "HMAC token + in-memory lookup table",
+        ),
+        Row(
+            "token translate, AES-SIV (no table)",
+            siv_translate,
+            random_translate,
+            "ops/s",
+            "random token + two in-memory tables",
+        ),
+        Row("token issue, AES-SIV", issue, hmac_translate, "ops/s", "HMAC token + lookup"),
+    ]
+
+
+class BenchPlatform:
+    """The services as processes plus echo baselines, in a temporary var/ folder."""
+
+    def __init__(self, var: Path, residents: int) -> None:
+        self.var = var
+        self.count = residents
+        self.platform = Platform(var=var, fixed_ports=False)
+        self.echo_procs: list[subprocess.Popen[bytes]] = []
+        self.residents: list[DemoResident] = []
+
+    def __enter__(self) -> BenchPlatform:
+        print(f"starting {', '.join(self.platform.services)} …", flush=True)
+        self.platform.start()
+        print(f"seeding {self.count} residents …", flush=True)
+        self.residents = seed_platform(
+            self.var,
+            self.platform.endpoints,
+            self.platform.services,
+            self.count,
+            progress=lambda msg: print(msg, flush=True),
+        )
+        self.echo_b = self._echo(None)
+        self.echo_a = self._echo(self.echo_b)
+        return self
+
+    def _echo(self, next_hop: str | None) -> str:
+        port = pick_port(None)
+        cmd = [
+            sys.executable,
+            "-m",
+            "bench.echo",
+            "--port",
+            str(port),
+            "--tls-dir",
+            str(tls_dir(self.var, "tax")),
+        ]
+        if next_hop:
+            cmd += ["--next", next_hop]
+        self.echo_procs.append(subprocess.Popen(cmd, cwd=REPO))  # noqa: S603
+        address = f"127.0.0.1:{port}"
+        channel = self.channel_to(address, "tax")
+        grpc.channel_ready_future(channel).result(timeout=20)
+        return address
+
+    def channel_to(self, address: str, server_name: str, identity: str = "pension") -> grpc.Channel:
+        """A raw mTLS channel (no interceptors) to an address."""
+        tls = TlsMaterial(tls_dir(self.var, identity))
+        return grpc.secure_channel(
+            address,
+            tls.channel_credentials(),
+            options=[("grpc.ssl_target_name_override", server_name)],
+        )
+
+    def channels(self, identity: str) -> Channels:
+        """Platform channels as an identity."""
+        return Channels(
+            TlsMaterial(tls_dir(self.var, identity)), self.platform.endpoints, default_timeout=30
+        )
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        for proc in self.echo_procs:
+            proc.terminate()
+            proc.wait(timeout=10)
+        self.platform.stop()
+
+
+def registry_operations(bp: BenchPlatform, scale: float) -> list[Row]:
+    """Token issuance (Link), bulk registration, against the bare echo."""
+    echo = echo_callable(bp.channel_to(bp.echo_b, "tax"))
+    payload = b"x" * 200
+    n = max(200, int(2000 * scale))
+    base = driver.run(lambda i: echo(payload, timeout=10), total=n, concurrency=8)
+
+    people = bp.residents
+    registry = pb_grpc.RegistryStub(bp.channels("health").channel("registry"))
+    link = driver.run(
+        lambda i: registry.Link(
+            pb.LinkRequest(
+                my_number=people[i % len(people)].my_number, facts=_facts(people[i % len(people)])
+            ),
+            timeout=10,
+        ),
+        total=n,
+        concurrency=8,
+    )
+
+    municipality = pb_grpc.RegistryStub(bp.channels("municipality").channel("registry"))
+    batch = 500
+    fresh = generate_residents(batch * max(1, int(4 * scale)), seed=int(time.time()))
+    batches = [fresh[i : i + batch] for i in range(0, len(fresh), batch)]
+    started = time.perf_counter()
+    for chunk in batches:
+        municipality.BulkRegister(
+            pb.BulkRegisterRequest(
+                residents=[
+                    pb.RegisterResidentRequest(facts=_facts(r), idempotency_key=uuid.uuid4().hex)
+                    for r in chunk
+                ]
+            ),
+            timeout=300,
+        )
+    bulk_rate = len(fresh) / (time.perf_counter() - started)
+    bulk_payload = b"x" * 120 * batch
+    bulk_echo = driver.run(lambda i: echo(bulk_payload, timeout=30), total=40, concurrency=1)
+    return [
+        Row(
+            "Link → token issued (gRPC, 8 in flight)",
+            link.per_second,
+            base.per_second,
+            "ops/s",
+            "bare mTLS echo",
+        ),
+        Row(
+            "BulkRegister residents (500/call)",
+            bulk_rate,
+            bulk_echo.per_second * batch,
+            "residents/s",
+            "echo of the same payload size",
+        ),
+    ]
+
+
+def exchange(bp: BenchPlatform, scale: float) -> list[Row]:
+    """Cross-agency Query (pension → registry → tax) against the bare two-hop echo chain."""
+    if "tax" not in bp.platform.procs:
+        print("exchange section skipped: the tax service is not in this checkout", flush=True)
+        return []
+    registry = pb_grpc.RegistryStub(bp.channels("pension").channel("registry"))
+    hub = pb_grpc.HubStub(bp.channels("pension").channel("registry"))
+    tokens = [
+        registry.Link(pb.LinkRequest(my_number=r.my_number, facts=_facts(r)), timeout=10).token
+        for r in bp.residents[:50]
+    ]
+    year = 2025
+
+    def query(i: int) -> None:
+        hub.Query(
+            pb.QueryRequest(
+                token=tokens[i % len(tokens)],
+                provider="tax",
+                item="income",
+                procedure="pension.exemption",
+                request_id=uuid.uuid4().hex,
+                params=_params(year),
+            ),
+            timeout=30,
+        )
+
+    chain = echo_callable(bp.channel_to(bp.echo_a, "tax"))
+    rows = []
+    for inflight, total in ((1, max(100, int(400 * scale))), (64, max(500, int(3000 * scale)))):
+        project = driver.run(query, total=total, concurrency=inflight)
+        base = driver.run(
+            lambda i: chain(b"x" * 200, timeout=30), total=total, concurrency=inflight
+        )
+        print(
+            f"exchange @{inflight} in flight: errors={project.errors} "
+            f"p50={project.p50:.1f} ms p99={project.percentile(99):.1f} ms | chain p50="
+            f"{base.p50:.1f} ms p99={base.percentile(99):.1f} ms",
+            flush=True,
+        )
+        rows += [
+            Row(
+                f"exchange Query, {inflight} in flight",
+                project.per_second,
+                base.per_second,
+                "ops/s",
+                "two-hop echo chain",
+            ),
+            Row(
+                f"exchange p50 latency, {inflight} in flight",
+                project.p50,
+                base.p50,
+                "ms",
+                "two-hop echo chain",
+            ),
+            Row(
+                f"exchange p99 latency, {inflight} in flight",
+                project.percentile(99),
+                base.percentile(99),
+                "ms",
+                "two-hop echo chain",
+            ),
+        ]
+    return rows
+
+
+def _params(year: int) -> Any:
+    from mynumber_core.structs import to_struct
+
+    return to_struct({"year": year})
