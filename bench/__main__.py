@@ -25,10 +25,12 @@ def main() -> None:
     scale = 0.2 if args.quick else 1.0
     rows: list[Row] = []
     rows += sections.token_schemes(scale)
-    with tempfile.TemporaryDirectory(prefix="mynumber-bench-") as tmp:
-        with sections.BenchPlatform(Path(tmp), args.residents) as bp:
-            rows += sections.registry_operations(bp, scale)
-            rows += sections.exchange(bp, scale)
+    with (
+        tempfile.TemporaryDirectory(prefix="mynumber-bench-") as tmp,
+        sections.BenchPlatform(Path(tmp), args.residents) as bp,
+    ):
+        rows += sections.registry_operations(bp, scale)
+        rows += sections.exchange(bp, scale)
     print()
     print(render(rows))
     sys.stdout.flush()
