@@ -175,10 +175,10 @@ class FieldCipher:
         if kid not in ks.keys:
             self._keyring.refresh()
             ks = self._keyring.keyset(self._keyset)
-        raw = _b64d(body)
         try:
+            raw = _b64d(body)
             return AESGCM(ks.key(kid)).decrypt(raw[:12], raw[12:], aad.encode()).decode()
-        except Exception as exc:  # InvalidTag and malformed input alike
+        except Exception as exc:  # InvalidTag and malformed input (bad base64) alike
             raise IntegrityFailure(f"a stored {aad} value failed authentication") from exc
 
     def key_id_of(self, sealed: str) -> str:
