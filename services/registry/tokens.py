@@ -52,6 +52,8 @@ class TokenVault:
             return None
         if len(raw) != _TOKEN_BYTES:
             return None
+        if base64.urlsafe_b64encode(raw).decode().rstrip("=") != token:
+            return None  # one spelling per token: no padding, spare bits or skipped characters
         (version,) = struct.unpack(">H", raw[:2])
         if version == 0:
             return None
