@@ -1,0 +1,255 @@
+"""The registry's Cards service over real mTLS, on SQLite and PostgreSQL: issue, verify,
+revoke, the CRL, IdentifyCard's portal token, who may do what, and certificates that carry
+no personal data."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from mynumber.registry.v1 import registry_pb2 as pb
+from mynumber.registry.v1.registry_pb2_grpc import CardsStub, RegistryStub
+from sqlalchemy import func, select
+
+from mynumber_core.card import (
+    CardRejected,
+    RejectReason,
+    action_message,
+    login_challenge_message,
+    make_csr,
+    new_card_key,
+    verify_card_signature,
+)
+from mynumber_core.db import Database
+from services.registry.card_models import CardRecord
+from tests.support.stack import Stack
+
+CHALLENGE = login_challenge_message("c2a1f0e4d3b2", "https://myna.example.jp", 1775034000)
+
+
+@dataclass
+class Resident:
+    my_number: str
+    facts: pb.BasicFacts
+    token: str  # the municipality's token
+
+
+@dataclass
+class Env:
+    stack: Stack
+    registry: RegistryStub  # as municipality
+    cards: CardsStub  # as municipality
+    portal_cards: CardsStub  # as gateway
+    portal_registry: RegistryStub  # as gateway
+    db: Database
+
+    def register(self, name: str, birth: str, sex: Any, address: str) -> Resident:
+        facts = pb.BasicFacts(name=name, birth_date=birth, sex=sex, address=address)
+        response = self.registry.RegisterResident(
+            pb.RegisterResidentRequest(facts=facts, idempotency_key=uuid.uuid4().hex)
+        )
+        return Resident(response.my_number, facts, response.token)
+
+    def issue(self, resident: Resident) -> tuple[Any, Any]:
+        key = new_card_key()
+        response = self.cards.IssueCard(
+            pb.IssueCardRequest(token=resident.token, csr_pem=make_csr(key))
+        )
+        return key, response
+
+    def crl(self) -> bytes:
+        return bytes(self.portal_cards.GetRevocationList(pb.GetRevocationListRequest()).crl_pem)
+
+    def card_rows(self) -> int:
+        with self.db.transaction() as session:
+            return int(session.scalar(select(func.count()).select_from(CardRecord)) or 0)
+
+
+@pytest.fixture
+def env(tmp_path: Path, backend: Any) -> Iterator[Env]:
+    with Stack(tmp_path, ["registry"], database=backend) as stack:
+        db = Database.from_url(backend("registry"))
+        try:
+            yield Env(
+                stack,
+                RegistryStub(stack.channel("registry", as_identity="municipality")),
+                CardsStub(stack.channel("registry", as_identity="municipality")),
+                CardsStub(stack.channel("registry", as_identity="gateway")),
+                RegistryStub(stack.channel("registry", as_identity="gateway")),
+                db,
+            )
+        finally:
+            db.dispose()
+
+
+def _code(call: Any) -> grpc.StatusCode:
+    with pytest.raises(grpc.RpcError) as info:
+        call()
+    return info.value.code()
+
+
+def _sign(key: Any, message: bytes) -> bytes:
+    return bytes(key.sign(message, ec.ECDSA(hashes.SHA256())))
+
+
+def test_issue_verify_revoke_and_reissue(env: Env) -> None:
+    hanako = env.register("山田 花子", "1985-04-12", pb.SEX_FEMALE, "東京都千代田区霞が関2-1-2")
+    key, issued = env.issue(hanako)
+    cert = x509.load_pem_x509_certificate(issued.certificate_pem)
+    assert issued.serial == format(cert.serial_number, "x")
+    crl_response = env.portal_cards.GetRevocationList(pb.GetRevocationListRequest())
+    assert crl_response.ca_certificate_pem == issued.ca_certificate_pem
+    ca = bytes(issued.ca_certificate_pem)
+    serial = verify_card_signature(
+        issued.certificate_pem, ca, crl_response.crl_pem, CHALLENGE, _sign(key, CHALLENGE)
+    )
+    assert serial == issued.serial
+    assert env.card_rows() == 1
+
+    # A new card (lost card replaced at the counter) supersedes the old one.
+    new_key, reissued = env.issue(hanako)
+    assert reissued.serial != issued.serial
+    crl = env.crl()
+    with pytest.raises(CardRejected) as info:
+        verify_card_signature(issued.certificate_pem, ca, crl, CHALLENGE, _sign(key, CHALLENGE))
+    assert info.value.reason == RejectReason.REVOKED
+    entry = x509.load_pem_x509_crl(crl).get_revoked_certificate_by_serial_number(cert.serial_number)
+    assert entry is not None
+    assert entry.extensions.get_extension_for_class(x509.CRLReason).value.reason == (
+        x509.ReasonFlags.superseded
+    )
+    step_up = action_message(
+        "change_payout_account",
+        {"bank_code": "0005", "branch_code": "135", "account_number": "1234567"},
+        "n-7f3a",
+    )
+    assert (
+        verify_card_signature(reissued.certificate_pem, ca, crl, step_up, _sign(new_key, step_up))
+        == reissued.serial
+    )
+
+    # The resident reports the new card stolen; the municipality revokes it.
+    env.cards.RevokeCard(pb.RevokeCardRequest(token=hanako.token, serial=reissued.serial))
+    env.cards.RevokeCard(pb.RevokeCardRequest(token=hanako.token, serial=reissued.serial))
+    with pytest.raises(CardRejected) as info:
+        verify_card_signature(
+            reissued.certificate_pem, ca, env.crl(), step_up, _sign(new_key, step_up)
+        )
+    assert info.value.reason == RejectReason.REVOKED
+    assert _code(
+        lambda: env.portal_cards.IdentifyCard(pb.IdentifyCardRequest(serial=reissued.serial))
+    ) == (grpc.StatusCode.FAILED_PRECONDITION)
+
+
+def test_identify_card_gives_the_portal_token_link_would(env: Env) -> None:
+    taro = env.register("佐藤 太郎", "1978-11-03", pb.SEX_MALE, "大阪府大阪市北区中之島1-3-20")
+    jiro = env.register("鈴木 次郎", "1990-02-28", pb.SEX_MALE, "福岡県福岡市中央区天神1-8-1")
+    _, taro_card = env.issue(taro)
+    _, jiro_card = env.issue(jiro)
+
+    # Taro: the portal sees the card first (linking the portal), then links by number.
+    identified = env.portal_cards.IdentifyCard(pb.IdentifyCardRequest(serial=taro_card.serial))
+    assert identified.status == pb.PERSON_STATUS_ACTIVE
+    linked = env.portal_registry.Link(pb.LinkRequest(my_number=taro.my_number, facts=taro.facts))
+    assert identified.token == linked.token
+    # Jiro: linked by number first, then identified by card.
+    linked = env.portal_registry.Link(pb.LinkRequest(my_number=jiro.my_number, facts=jiro.facts))
+    upper = jiro_card.serial.upper()
+    identified = env.portal_cards.IdentifyCard(pb.IdentifyCardRequest(serial=upper))
+    assert identified.token == linked.token
+    assert (
+        identified.token
+        != env.portal_cards.IdentifyCard(pb.IdentifyCardRequest(serial=taro_card.serial)).token
+    )
+    assert identified.token != jiro.token  # the portal's token is not the municipality's
+
+    # The portal revokes with its own token for the holder.
+    env.portal_cards.RevokeCard(pb.RevokeCardRequest(token=linked.token, serial=jiro_card.serial))
+    assert _code(
+        lambda: env.portal_cards.IdentifyCard(pb.IdentifyCardRequest(serial=jiro_card.serial))
+    ) == (grpc.StatusCode.FAILED_PRECONDITION)
+    unknown = pb.IdentifyCardRequest(serial="7" * 30)
+    assert _code(lambda: env.portal_cards.IdentifyCard(unknown)) == grpc.StatusCode.NOT_FOUND
+    bad = pb.IdentifyCardRequest(serial="not-a-serial")
+    assert _code(lambda: env.portal_cards.IdentifyCard(bad)) == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_only_the_holder_revokes_and_only_the_right_peers_call(env: Env) -> None:
+    aiko = env.register("高橋 愛子", "2001-07-15", pb.SEX_FEMALE, "北海道札幌市中央区北1条西2")
+    ken = env.register("伊藤 健", "1969-09-09", pb.SEX_MALE, "愛知県名古屋市中区三の丸3-1-1")
+    aiko_key, aiko_card = env.issue(aiko)
+    env.issue(ken)
+    ken_portal = env.portal_registry.Link(pb.LinkRequest(my_number=ken.my_number, facts=ken.facts))
+
+    steal = pb.RevokeCardRequest(token=ken.token, serial=aiko_card.serial)
+    assert _code(lambda: env.cards.RevokeCard(steal)) == grpc.StatusCode.NOT_FOUND
+    steal = pb.RevokeCardRequest(token=ken_portal.token, serial=aiko_card.serial)
+    assert _code(lambda: env.portal_cards.RevokeCard(steal)) == grpc.StatusCode.NOT_FOUND
+    # A municipality token presented by the portal names nobody there.
+    cross = pb.RevokeCardRequest(token=aiko.token, serial=aiko_card.serial)
+    assert _code(lambda: env.portal_cards.RevokeCard(cross)) == grpc.StatusCode.NOT_FOUND
+    crl = env.crl()
+    ca = bytes(aiko_card.ca_certificate_pem)
+    assert (
+        verify_card_signature(
+            aiko_card.certificate_pem, ca, crl, CHALLENGE, _sign(aiko_key, CHALLENGE)
+        )
+        == aiko_card.serial
+    )
+
+    pension = CardsStub(env.stack.channel("registry", as_identity="pension"))
+    request = pb.IssueCardRequest(token=aiko.token, csr_pem=make_csr(new_card_key()))
+    assert _code(lambda: pension.IssueCard(request)) == grpc.StatusCode.PERMISSION_DENIED
+    assert _code(lambda: env.portal_cards.IssueCard(request)) == grpc.StatusCode.PERMISSION_DENIED
+    who = pb.IdentifyCardRequest(serial=aiko_card.serial)
+    assert _code(lambda: env.cards.IdentifyCard(who)) == grpc.StatusCode.PERMISSION_DENIED
+    assert _code(lambda: pension.IdentifyCard(who)) == grpc.StatusCode.PERMISSION_DENIED
+    # Anyone on the platform may fetch the CRL (the gateway and agencies' clinics alike).
+    fetched = x509.load_pem_x509_crl(
+        pension.GetRevocationList(pb.GetRevocationListRequest()).crl_pem
+    )
+    assert fetched.is_signature_valid(x509.load_pem_x509_certificate(ca).public_key())  # type: ignore[arg-type]
+    operator = CardsStub(env.stack.channel("registry", as_identity="operator"))
+    ca_again = operator.GetRevocationList(pb.GetRevocationListRequest()).ca_certificate_pem
+    assert ca_again == ca
+
+
+def test_bad_requests_store_nothing_and_certificates_hold_no_personal_data(env: Env) -> None:
+    name, birth, address = "渡辺 美咲", "1995-12-24", "京都府京都市上京区下立売通新町西入薮ノ内町"
+    misaki = env.register(name, birth, pb.SEX_FEMALE, address)
+    p384 = make_csr(ec.generate_private_key(ec.SECP384R1()))
+    for csr in (b"", b"-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n", p384, b"x" * 5000):
+        request = pb.IssueCardRequest(token=misaki.token, csr_pem=csr)
+        assert _code(lambda r=request: env.cards.IssueCard(r)) == grpc.StatusCode.INVALID_ARGUMENT
+    nobody = pb.IssueCardRequest(token="A" * 46, csr_pem=make_csr(new_card_key()))
+    assert _code(lambda: env.cards.IssueCard(nobody)) == grpc.StatusCode.NOT_FOUND
+    assert env.card_rows() == 0
+
+    _, issued = env.issue(misaki)
+    env.cards.RevokeCard(pb.RevokeCardRequest(token=misaki.token, serial=issued.serial))
+    cert = x509.load_pem_x509_certificate(issued.certificate_pem)
+    blobs = [
+        bytes(issued.certificate_pem),
+        cert.public_bytes(serialization.Encoding.DER),
+        bytes(issued.ca_certificate_pem),
+        env.crl(),
+    ]
+    needles = [misaki.my_number, name, "渡辺", "美咲", birth, birth.replace("-", ""), address]
+    for blob in blobs:
+        for needle in needles:
+            for encoding in ("utf-8", "utf-16-be"):
+                assert needle.encode(encoding) not in blob
+    subject = {a.oid: a.value for a in cert.subject}
+    assert list(subject.values()) == ["JPKI user authentication"]
+    with env.db.transaction() as session:
+        row = session.get(CardRecord, issued.serial)
+        assert row is not None and row.status == "revoked"
+        assert misaki.my_number not in row.certificate_pem
