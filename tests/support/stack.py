@@ -45,7 +45,11 @@ class Stack:
     """A set of services running in this process."""
 
     def __init__(
-        self, var: Path, services: Iterable[str], *, database: DatabaseFactory | None = None,
+        self,
+        var: Path,
+        services: Iterable[str],
+        *,
+        database: DatabaseFactory | None = None,
         overrides: dict[str, dict[str, Any]] | None = None,
     ) -> None:
         self.var = var
@@ -70,7 +74,8 @@ class Stack:
         values.update(self.overrides.get(service, {}))
         module = importlib.import_module(f"services.{service}.wiring")
         settings_cls = getattr(module, "SETTINGS_CLASS", ServiceSettings)
-        return settings_cls(**values)  # type: ignore[no-any-return]
+        settings: ServiceSettings = settings_cls(**values)
+        return settings
 
     def start(self) -> Stack:
         """Generate keys, migrate every database, then start every service."""
@@ -101,7 +106,9 @@ class Stack:
         return self.start()
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         self.stop()

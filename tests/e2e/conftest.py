@@ -1,0 +1,77 @@
+"""End-to-end fixtures: the whole platform as processes, started the way ``make run`` does."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mynumber_dev.demo import DemoResident
+from mynumber_dev.platform import Platform
+from mynumber_dev.seed import seed_platform
+from tests.support.databases import postgres_available
+
+E2E_RESIDENTS = 24
+
+
+class RunningPlatform:
+    """A started, seeded platform plus what the tests need to reach it."""
+
+    def __init__(self, platform: Platform, residents: list[DemoResident], backend: str) -> None:
+        self.platform = platform
+        self.residents = residents
+        self.backend = backend
+        self.var = platform.var
+
+
+def _start(var: Path, backend: str) -> Iterator[RunningPlatform]:
+    postgres = None
+    prefix = "mynumber"
+    if backend == "postgres":
+        if not postgres_available():
+            pytest.fail("PostgreSQL on 127.0.0.1:5432 is not reachable; .ci/run starts it")
+        import uuid
+
+        postgres = "postgresql+psycopg://postgres@127.0.0.1:5432"
+        prefix = f"e2e_{uuid.uuid4().hex[:8]}"
+    platform = Platform(var=var, postgres=postgres, fixed_ports=False, db_prefix=prefix)
+    platform.start()
+    try:
+        residents = seed_platform(
+            var, platform.endpoints, platform.services, E2E_RESIDENTS, progress=lambda _: None
+        )
+        yield RunningPlatform(platform, residents, backend)
+    finally:
+        platform.stop()
+        if postgres:
+            _drop_databases(prefix)
+
+
+def _drop_databases(prefix: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
+        names = [
+            r[0]
+            for r in c.execute(
+                "SELECT datname FROM pg_database WHERE datname LIKE %s", (f"{prefix}_%",)
+            )
+        ]
+        for name in names:
+            c.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+@pytest.fixture(scope="session")
+def e2e_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatform]:
+    """The platform on SQLite, shared by the e2e tests of one session."""
+    yield from _start(tmp_path_factory.mktemp("e2e-sqlite"), "sqlite")
+
+
+@pytest.fixture(scope="session")
+def e2e_platform_pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatform]:
+    """The platform on PostgreSQL (one database per service)."""
+    yield from _start(tmp_path_factory.mktemp("e2e-pg"), "postgres")
