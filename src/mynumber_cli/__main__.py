@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from mynumber_cli.admin import admin_group, resident_group
+from mynumber_cli.card import card_group
 from mynumber_cli.config import DEFAULT_VAR, CliContext
 from mynumber_cli.number import number_group
 
@@ -28,6 +29,7 @@ def cli(ctx: click.Context, var: Path) -> None:
 cli.add_command(number_group)
 cli.add_command(resident_group)
 cli.add_command(admin_group)
+cli.add_command(card_group)
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ no personal data."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from typing import Any
 
 import grpc
 import pytest
+from click.testing import CliRunner
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -19,16 +21,19 @@ from mynumber.registry.v1 import registry_pb2 as pb
 from mynumber.registry.v1.registry_pb2_grpc import CardsStub, RegistryStub
 from sqlalchemy import func, select
 
+from mynumber_cli.__main__ import cli
 from mynumber_core.card import (
     CardRejected,
     RejectReason,
     action_message,
+    load_card,
     login_challenge_message,
     make_csr,
     new_card_key,
     verify_card_signature,
 )
 from mynumber_core.db import Database
+from mynumber_dev.cards import DEMO_PIN, issue_demo_card
 from services.registry.card_models import CardRecord
 from tests.support.stack import Stack
 
@@ -253,3 +258,42 @@ def test_bad_requests_store_nothing_and_certificates_hold_no_personal_data(env: 
         row = session.get(CardRecord, issued.serial)
         assert row is not None and row.status == "revoked"
         assert misaki.my_number not in row.certificate_pem
+
+
+def test_cli_issue_show_check_revoke_and_demo_cards(env: Env, tmp_path: Path) -> None:
+    (tmp_path / "endpoints.json").write_text(json.dumps(env.stack.endpoints))
+    yui = env.register("中村 結衣", "1988-06-01", pb.SEX_FEMALE, "神奈川県横浜市中区日本大通1")
+    runner = CliRunner()
+    base = ["--var", str(tmp_path), "card"]
+    out = tmp_path / "cards" / "yui.card"
+
+    result = runner.invoke(
+        cli, [*base, "issue", "--token", yui.token, "--out", str(out)], input="2580\n2580\n"
+    )
+    assert result.exit_code == 0, result.output
+    serial = load_card(out, "2580").serial
+    assert f"serial: {serial}" in result.output
+    again = runner.invoke(cli, [*base, "issue", "--token", yui.token, "--out", str(out)])
+    assert again.exit_code != 0 and "--force" in again.output
+
+    shown = runner.invoke(cli, [*base, "show", str(out)], input="2580\n")
+    assert shown.exit_code == 0 and serial in shown.output
+    assert "2580" not in shown.output.replace("Card PIN (4 digits): ", "")
+    wrong = runner.invoke(cli, [*base, "show", str(out)], input="0000\n")
+    assert wrong.exit_code != 0 and "wrong PIN" in wrong.output
+    bad_pin = runner.invoke(cli, [*base, "show", str(out), "--pin", "12345"])
+    assert bad_pin.exit_code != 0 and "4 digits" in bad_pin.output
+
+    checked = runner.invoke(cli, [*base, "check", str(out)], env={"MYNUMBER_CARD_PIN": "2580"})
+    assert checked.exit_code == 0 and f"ok: card {serial}" in checked.output
+    revoked = runner.invoke(cli, [*base, "revoke", serial.upper(), "--token", yui.token])
+    assert revoked.exit_code == 0, revoked.output
+    checked = runner.invoke(cli, [*base, "check", str(out), "--pin", "2580"])
+    assert checked.exit_code == 1 and "rejected (revoked)" in checked.output
+
+    # make run's seeding: a demo card through the same RPC.
+    channel = env.stack.channel("registry", as_identity="municipality")
+    demo = issue_demo_card(channel, yui.token, tmp_path / "demo.card", DEMO_PIN)
+    assert load_card(tmp_path / "demo.card", DEMO_PIN).serial == demo
+    identified = env.portal_cards.IdentifyCard(pb.IdentifyCardRequest(serial=demo))
+    assert identified.status == pb.PERSON_STATUS_ACTIVE
