@@ -326,6 +326,10 @@ DESIGNATED_CITIES: frozenset[str] = frozenset(
 )  # fmt: skip
 """政令指定都市: their addresses carry a ward (区) after the city."""
 _CITY_WITH_INNER_SHI = re.compile(r"(四日市市|廿日市市|野々市市)")
+_ISLAND_TOWNS = re.compile(
+    r"(大島町|利島村|新島村|神津島村|三宅村|御蔵島村|八丈町|青ヶ島村|小笠原村)"
+)
+"""Tokyo's island towns and villages, which belong to no county (郡)."""
 _COUNTY_TOWN = re.compile(r"([^市区]+?[郡島])([^市区郡]+?[町村])")
 _CITY = re.compile(r"([^市]+?市)")
 _SPECIAL_WARD = re.compile(r"([^市区]+?区)")
@@ -381,7 +385,7 @@ def _split(text: str) -> tuple[Area, str]:
     if not rest:
         return Area(prefecture, None, None), ""
     city: str | None = None
-    for pattern in (_CITY_WITH_INNER_SHI, _COUNTY_TOWN, _CITY, _SPECIAL_WARD):
+    for pattern in (_CITY_WITH_INNER_SHI, _ISLAND_TOWNS, _COUNTY_TOWN, _CITY, _SPECIAL_WARD):
         match = pattern.match(rest)
         if match:
             city = match.group(0)
