@@ -22,6 +22,7 @@ from mynumber_core.facts import BasicFacts
 from mynumber_core.keyring import BlindIndex
 from mynumber_core.mynumber import InvalidMyNumber, generate, validate
 from services.registry import domain
+from services.registry.bulk import BulkEnroller
 from services.registry.domain import AccessRights, Outcome, PersonStatus
 from services.registry.exchange_log import ExchangeLogStore, NewEntry
 from services.registry.models import (
@@ -136,6 +137,7 @@ class Registry:
         self.log = log
         self._provide = provide
         self._deliver = deliver
+        self.bulk = BulkEnroller(vault, blind)
 
     # ----------------------------------------------------------------- numbers and tokens
 
@@ -236,8 +238,45 @@ class Registry:
     def register_many(
         self, caller: str | None, residents: Sequence[tuple[BasicFacts, str]]
     ) -> list[Issued]:
-        """Register several residents (each its own transaction, so one bad row fails alone)."""
-        return [self.register(caller, facts, key) for facts, key in residents]
+        """Register many residents in one transaction through the bulk (COPY) path.
+
+        Idempotency keys already used are answered from their first registration.
+        """
+        dom = require_domain(caller)
+        if dom != "municipality":
+            raise errors.PermissionDenied("only the municipality registers residents")
+        keys = [key for _, key in residents if key]
+        for key in keys:
+            domain.check_request_id(key)
+        if len(set(keys)) != len(keys):
+            raise errors.InvalidInput("idempotency keys must be unique within one bulk request")
+        with self.db.transaction() as session:
+            seen = (
+                set(
+                    session.scalars(
+                        select(Registration.idempotency_key).where(
+                            Registration.caller == dom, Registration.idempotency_key.in_(keys)
+                        )
+                    )
+                )
+                if keys
+                else set()
+            )
+        replayed = {
+            key: self.register(caller, facts, key) for facts, key in residents if key in seen
+        }
+        fresh = [(facts, key) for facts, key in residents if key not in seen]
+        with self.db.transaction() as session:
+            version = self._domain_version(session, dom)
+            enrolled = iter(self.bulk.enrol(session, fresh, caller=dom, key_version=version))
+        results = []
+        for _, key in residents:
+            if key in replayed:
+                results.append(replayed[key])
+            else:
+                e = next(enrolled)
+                results.append(Issued(e.my_number, e.token, e.key_version))
+        return results
 
     def _person_by_number(self, session: Session, raw_number: str) -> Person:
         number = validate(raw_number)
