@@ -478,3 +478,33 @@ def test_move_out_application_is_recorded_once(register: Register, db: Database)
         register.on_move_out_application(session, event)
     assert count(db, MoveOutNotice) == 1
     assert register.get_resident(a.address_number).pending_move_out_notices == 1
+
+
+def test_enrol_a_resident_moving_in_with_a_number(
+    register: Register, registry: FakeRegistry, db: Database
+) -> None:
+    old = BasicFacts.parse("田中 美咲", "1990-08-08", "female", "東京都千代田区千代田1-1")
+    number, token = registry.register(old, "elsewhere-1")
+    moved_in = form(
+        name="田中 美咲", name_kana="タナカ ミサキ", birth_date="1990-08-08", sex="female"
+    )
+    with pytest.raises(errors.NotFound):  # the registry still holds the previous address
+        register.enrol_resident(number, moved_in, "", "", "key-enrol-001")
+    assert count(db, Resident) == 0
+    with pytest.raises(errors.InvalidInput, match="check digit"):
+        bad = number[:-1] + str((int(number[-1]) + 1) % 10)
+        register.enrol_resident(bad, moved_in, "", "", "key-enrol-002", "東京都千代田区千代田1-1")
+    address_number, _ = register.enrol_resident(
+        number, moved_in, "", "", "key-enrol-003", "東京都千代田区千代田1-1"
+    )
+    assert registry.people[token]["facts"].address == "宮城県石巻市穀町14番1号"
+    with db.transaction() as session:
+        row = session.get(Resident, address_number)
+        assert row is not None and row.token == token
+        events = session.scalars(select(OutboxEvent)).all()
+        assert [(e.event_type, json.loads(e.payload)["reason"]) for e in events] == [
+            ("address_changed", "move_in")
+        ]
+    with pytest.raises(errors.AlreadyExists):
+        register.enrol_resident(number, moved_in, "", "", "key-enrol-004")
+    assert count(db, Resident) == 1
