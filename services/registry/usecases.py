@@ -358,12 +358,14 @@ class Registry:
                 select(Registration).where(
                     Registration.caller == dom,
                     Registration.idempotency_key == idempotency_key,
-                    Registration.kind == "reissue",
                 )
             ).first()
             if done is not None:
-                if done.person_id != person.id:
-                    raise errors.InvalidInput("idempotency_key was already used for another person")
+                # Keys are unique per caller across registrations and reissues (one table).
+                if done.kind != "reissue" or done.person_id != person.id:
+                    raise errors.InvalidInput(
+                        "idempotency_key was already used for another request; use a new key"
+                    )
                 return person.number
             if person.status == PersonStatus.DECEASED:
                 raise errors.FailedPrecondition("the number of a deceased person is not reissued")
