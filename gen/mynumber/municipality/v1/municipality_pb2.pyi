@@ -121,18 +121,20 @@ class RegisterResidentResponse(_message.Message):
     def __init__(self, address_number: _Optional[str] = ..., household_id: _Optional[str] = ..., my_number: _Optional[str] = ...) -> None: ...
 
 class EnrolResidentRequest(_message.Message):
-    __slots__ = ("my_number", "resident", "household_id", "relationship", "idempotency_key")
+    __slots__ = ("my_number", "resident", "household_id", "relationship", "idempotency_key", "previous_address")
     MY_NUMBER_FIELD_NUMBER: _ClassVar[int]
     RESIDENT_FIELD_NUMBER: _ClassVar[int]
     HOUSEHOLD_ID_FIELD_NUMBER: _ClassVar[int]
     RELATIONSHIP_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     my_number: str
     resident: ResidentFacts
     household_id: str
     relationship: str
     idempotency_key: str
-    def __init__(self, my_number: _Optional[str] = ..., resident: _Optional[_Union[ResidentFacts, _Mapping]] = ..., household_id: _Optional[str] = ..., relationship: _Optional[str] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+    previous_address: str
+    def __init__(self, my_number: _Optional[str] = ..., resident: _Optional[_Union[ResidentFacts, _Mapping]] = ..., household_id: _Optional[str] = ..., relationship: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., previous_address: _Optional[str] = ...) -> None: ...
 
 class EnrolResidentResponse(_message.Message):
     __slots__ = ("address_number", "household_id")
