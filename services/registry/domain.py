@@ -78,12 +78,12 @@ def check_item(item: str) -> str:
     return item
 
 
-def check_request_id(request_id: str) -> str:
-    """An idempotency key: 1–128 characters of [A-Za-z0-9._:-]."""
+def check_request_id(request_id: str, *, field: str = "request_id") -> str:
+    """An idempotency key: 1–128 characters of [A-Za-z0-9._:-]; ``field`` names it in errors."""
     if not REQUEST_ID_RE.fullmatch(request_id or ""):
         raise InvalidInput(
-            "request_id is required: 1-128 characters of letters, digits and . _ : -, "
-            "unique per query (a retry reuses it)"
+            f"{field} is required: 1-128 characters of letters, digits and . _ : -, "
+            "unique per request (a retry reuses it)"
         )
     return request_id
 

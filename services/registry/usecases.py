@@ -191,7 +191,7 @@ class Registry:
         if dom != "municipality":
             raise errors.PermissionDenied("only the municipality registers residents")
         if idempotency_key:
-            domain.check_request_id(idempotency_key)
+            domain.check_request_id(idempotency_key, field="idempotency_key")
         with self.db.transaction() as session:
             if idempotency_key:
                 done = session.scalars(
@@ -247,7 +247,7 @@ class Registry:
             raise errors.PermissionDenied("only the municipality registers residents")
         keys = [key for _, key in residents if key]
         for key in keys:
-            domain.check_request_id(key)
+            domain.check_request_id(key, field="idempotency_key")
         if len(set(keys)) != len(keys):
             raise errors.InvalidInput("idempotency keys must be unique within one bulk request")
         with self.db.transaction() as session:
@@ -351,7 +351,7 @@ class Registry:
             raise errors.PermissionDenied(
                 "numbers are reissued by the municipality or the resident"
             )
-        domain.check_request_id(idempotency_key)
+        domain.check_request_id(idempotency_key, field="idempotency_key")
         with self.db.transaction() as session:
             _, person = self.person_for(session, caller, token)
             done = session.scalars(
@@ -552,7 +552,7 @@ class Registry:
         publisher = require_domain(caller)
         domain.check_item(event_type)
         domain.check_procedure(procedure)
-        domain.check_request_id(event_id)
+        domain.check_request_id(event_id, field="event_id")
         for a in audience:
             domain.check_domain(a, what="audience")
         encoded = json.dumps(dict(payload), sort_keys=True, default=str)
