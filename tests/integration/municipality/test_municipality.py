@@ -434,7 +434,9 @@ def test_move_out_application_from_the_portal_is_recorded_once(
     assert item.data["status"] == "moved_out"
 
 
-def test_support_list_and_reissue(env_factory: Callable[..., Env]) -> None:
+def test_support_list_and_reissue(
+    env_factory: Callable[..., Env], capsys: pytest.CaptureFixture[str]
+) -> None:
     env = env_factory(["registry", "municipality", "health", "tax"])
     head = env.register(citizen("佐藤 健一", "サトウ ケンイチ", "1958-07-03", pb.SEX_MALE))
     wife = env.register(
@@ -540,3 +542,7 @@ def test_support_list_and_reissue(env_factory: Callable[..., Env]) -> None:
         ("tax", "income", "disaster.victim_support"),
         ("health", "care_flags", "disaster.support_list"),
     }
+    logs = capsys.readouterr()
+    assert "rpc" in logs.out  # the services did log their calls
+    for secret in (head.my_number, new.my_number, wife.my_number, "佐藤", HOME):
+        assert secret not in logs.out + logs.err
