@@ -1,19 +1,30 @@
-"""``mynumber card``: issue a My Number Card at the counter, revoke it, inspect and check it.
+"""``mynumber card``: issue a My Number Card at the counter, revoke it, inspect and check it,
+log in to the portal with it and approve a portal code (a browser login or a sensitive action).
 
 ``card issue`` is the municipality counter's step: the card's key pair is generated here, only
 its CSR (which carries no personal data) goes to the registry, and the issued card is written
 to a file sealed with the resident's 4-digit PIN. The PIN is asked for with hidden input unless
 ``--pin`` or ``MYNUMBER_CARD_PIN`` gives it.
+
+``card login`` and ``card approve`` talk to the portal's JSON API (``--portal``, default the
+``make run`` address). Before signing anything they check that a login challenge names the
+portal being talked to as its audience, so a look-alike site relaying another portal's
+challenge gets no signature; ``approve`` shows what the code asks for and signs exactly that.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import json
+import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 import grpc
+import httpx
 from mynumber.registry.v1 import registry_pb2 as pb
 from mynumber.registry.v1 import registry_pb2_grpc as pb_grpc
 
@@ -22,7 +33,9 @@ from mynumber_core.card import (
     Card,
     CardError,
     CardRejected,
+    action_message,
     load_card,
+    login_challenge_message,
     make_csr,
     new_card_key,
     parse_serial,
@@ -34,6 +47,10 @@ from mynumber_core.card import (
 from mynumber_core.errors import InvalidInput
 
 PIN_ENV = "MYNUMBER_CARD_PIN"
+CARD_ENV = "MYNUMBER_CARD_FILE"
+PORTAL_ENV = "MYNUMBER_PORTAL_URL"
+DEFAULT_PORTAL = "http://127.0.0.1:8080"
+SESSION_COOKIE = "mnp_session"
 RPC_TIMEOUT = 10.0
 
 
@@ -174,3 +191,147 @@ def check(ctx: CliContext, file: Path, pin: str | None) -> None:
         click.echo(f"rejected ({exc.reason}): {exc.message}")
         raise SystemExit(1) from None
     click.echo(f"ok: card {card.serial} is valid and not revoked")
+
+
+# ------------------------------------------------------------------------------ the portal
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise click.ClickException(f"--portal must be an http(s) URL, not {url!r}")
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def portal_client(portal: str) -> httpx.Client:
+    """An HTTP client for the portal's JSON API (tests replace this)."""
+    return httpx.Client(base_url=_origin(portal), timeout=RPC_TIMEOUT)
+
+
+def _call(client: httpx.Client, method: str, path: str, **kw: Any) -> httpx.Response:
+    try:
+        response = client.request(method, path, **kw)
+    except httpx.HTTPError as exc:
+        raise click.ClickException(f"cannot reach the portal: {exc}") from None
+    if response.status_code >= 400:
+        try:
+            message = response.json()["error"]["message"]
+        except (ValueError, KeyError, TypeError):
+            message = response.text[:200] or response.reason_phrase
+        raise click.ClickException(f"portal said {response.status_code}: {message}")
+    return response
+
+
+def _check_audience(audience: str, portal: str) -> None:
+    if _origin(audience) != _origin(portal):
+        raise click.ClickException(
+            f"the challenge is for {audience!r} but you are talking to {_origin(portal)!r}; "
+            "refusing to sign (check --portal, or you may be on a look-alike site)"
+        )
+
+
+def _signature(card: Card, message: bytes) -> str:
+    return base64.b64encode(card.sign(message)).decode()
+
+
+_card_option = click.option(
+    "--card",
+    "card_file",
+    envvar=CARD_ENV,
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=f"the card file (default: ${CARD_ENV})",
+)
+_portal_option = click.option(
+    "--portal",
+    envvar=PORTAL_ENV,
+    default=DEFAULT_PORTAL,
+    show_default=True,
+    help=f"the portal's address (or ${PORTAL_ENV})",
+)
+
+
+@card_group.command("login")
+@_card_option
+@_pin_option
+@_portal_option
+@click.option(
+    "--session-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="where to keep the session cookie (default: <var>/portal-session.json)",
+)
+@pass_ctx
+def login(
+    ctx: CliContext, card_file: Path, pin: str | None, portal: str, session_file: Path | None
+) -> None:
+    """Log in to the portal with the card: sign its login challenge."""
+    card = _open(card_file, pin)
+    with portal_client(portal) as client:
+        challenge = _call(client, "POST", "/api/login/challenge").json()
+        _check_audience(challenge["audience"], portal)
+        message = login_challenge_message(
+            challenge["nonce"], challenge["audience"], int(challenge["issued_at"])
+        )
+        response = _call(
+            client,
+            "POST",
+            "/api/login",
+            json={
+                "challenge_id": challenge["challenge_id"],
+                "certificate_pem": card.certificate_pem.decode(),
+                "signature": _signature(card, message),
+            },
+        )
+    cookie = response.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        raise click.ClickException("the portal accepted the login but sent no session cookie")
+    expires = response.json().get("expires_at", "")
+    path = session_file or ctx.var / "portal-session.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump({"portal": _origin(portal), SESSION_COOKIE: cookie, "expires_at": expires}, fh)
+    click.echo(f"logged in with card {card.serial} until {expires}")
+    click.echo(f"session kept in {path} (owner-only); it expires on its own")
+
+
+@card_group.command("approve")
+@click.argument("code")
+@_card_option
+@_pin_option
+@_portal_option
+@click.option("--yes", is_flag=True, help="sign without asking for confirmation")
+def approve(code: str, card_file: Path, pin: str | None, portal: str, yes: bool) -> None:
+    """Approve portal code CODE (a browser login or a sensitive action) with the card."""
+    code = code.strip().replace(" ", "")
+    if not 1 <= len(code) <= 16 or not all(c.isascii() and (c.isalnum() or c == "-") for c in code):
+        raise click.ClickException("CODE is the short code the portal shows, e.g. K7QX-M3PA")
+    with portal_client(portal) as client:
+        what = _call(client, "GET", f"/api/approvals/{code}").json()
+        if what["kind"] == "action":
+            fields = {str(k): str(v) for k, v in (what.get("fields") or {}).items()}
+            click.echo(f"This code asks your card to approve: {what['action']}")
+            for name, value in sorted(fields.items()):
+                click.echo(f"  {name}: {value}")
+            message = action_message(what["action"], fields, what["nonce"])
+        else:
+            _check_audience(what["audience"], portal)
+            click.echo(f"This code logs a browser in to {what['audience']} with your card.")
+            message = login_challenge_message(
+                what["nonce"], what["audience"], int(what["issued_at"])
+            )
+        click.echo(f"The code expires at {what['expires_at']}.")
+        if not yes and not click.confirm("Sign with your card?", default=False):
+            raise click.ClickException("not approved")
+        card = _open(card_file, pin)
+        done = _call(
+            client,
+            "POST",
+            f"/api/approvals/{code}",
+            json={
+                "certificate_pem": card.certificate_pem.decode(),
+                "signature": _signature(card, message),
+            },
+        ).json()
+    click.echo(f"approved ({done.get('kind', what['kind'])}) with card {card.serial}")

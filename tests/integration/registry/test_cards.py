@@ -33,7 +33,8 @@ from mynumber_core.card import (
     verify_card_signature,
 )
 from mynumber_core.db import Database
-from mynumber_dev.cards import DEMO_PIN, issue_demo_card
+from mynumber_dev.cards import DEMO_PIN, issue_demo_card, seed_cards
+from mynumber_dev.demo import DemoResident
 from services.registry.card_models import CardRecord
 from tests.support.stack import Stack
 
@@ -297,3 +298,47 @@ def test_cli_issue_show_check_revoke_and_demo_cards(env: Env, tmp_path: Path) ->
     assert load_card(tmp_path / "demo.card", DEMO_PIN).serial == demo
     identified = env.portal_cards.IdentifyCard(pb.IdentifyCardRequest(serial=demo))
     assert identified.status == pb.PERSON_STATUS_ACTIVE
+
+
+def test_seed_cards_issues_one_card_per_registered_resident(env: Env, tmp_path: Path) -> None:
+    people = [
+        DemoResident(
+            "小林 さくら", "コバヤシ サクラ", "1999-03-31", "female", "宮城県仙台市青葉区本町3-8-1"
+        ),
+        DemoResident(
+            "加藤 大輔", "カトウ ダイスケ", "1958-08-20", "male", "広島県広島市中区基町10-52"
+        ),
+        DemoResident("未登録 者", "ミトウロク シャ", "2000-01-01", "male", "沖縄県那覇市泉崎1-2-2"),
+    ]
+    registered = [
+        env.register(person.name, person.birth_date, sex, person.address)
+        for person, sex in zip(people[:2], (pb.SEX_FEMALE, pb.SEX_MALE), strict=True)
+    ]
+    for person, done in zip(people, registered, strict=False):
+        person.my_number = done.my_number
+    # The launcher's fallback registration leaves the municipality token on the resident.
+    people[0].tokens["municipality"] = registered[0].token
+    issued = seed_cards(tmp_path, env.stack.channels, people)
+    assert issued == 2
+    assert people[2].card_file is None  # never registered: no number, no card
+    for person in people[:2]:
+        assert person.card_file and person.card_pin
+        assert "resident-" in person.card_file and person.name not in person.card_file
+        card = load_card(Path(person.card_file), person.card_pin)
+        identified = env.portal_cards.IdentifyCard(pb.IdentifyCardRequest(serial=card.serial))
+        assert identified.status == pb.PERSON_STATUS_ACTIVE
+    # The second resident had no municipality token: seeding linked by number and facts.
+    second = load_card(Path(people[1].card_file or ""), people[1].card_pin or "")
+    link = env.portal_registry.Link(
+        pb.LinkRequest(
+            my_number=people[1].my_number,
+            facts=pb.BasicFacts(
+                name=people[1].name,
+                birth_date=people[1].birth_date,
+                sex=pb.SEX_MALE,
+                address=people[1].address,
+            ),
+        )
+    )
+    by_card = env.portal_cards.IdentifyCard(pb.IdentifyCardRequest(serial=second.serial))
+    assert by_card.token == link.token
