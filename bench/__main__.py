@@ -21,6 +21,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--residents", type=int, default=200)
     parser.add_argument("--quick", action="store_true", help="fewer iterations (smoke run)")
+    parser.add_argument(
+        "--enrol", type=int, default=1_000_000, help="residents for the PostgreSQL bulk run"
+    )
     args = parser.parse_args()
     scale = 0.2 if args.quick else 1.0
     rows: list[Row] = []
@@ -31,6 +34,8 @@ def main() -> None:
     ):
         rows += sections.registry_operations(bp, scale)
         rows += sections.exchange(bp, scale)
+    with tempfile.TemporaryDirectory(prefix="mynumber-bench-pg-") as tmp:
+        rows += sections.bulk_enrolment(Path(tmp), args.enrol if not args.quick else 20_000)
     print()
     print(render(rows))
     sys.stdout.flush()

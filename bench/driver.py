@@ -6,7 +6,7 @@ import statistics
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -17,6 +17,7 @@ class Result:
     errors: int
     seconds: float
     latencies_ms: list[float]
+    error_kinds: dict[str, int] = field(default_factory=dict)
 
     @property
     def per_second(self) -> float:
@@ -44,6 +45,7 @@ def run(call: Callable[[int], object], *, total: int, concurrency: int, warmup: 
     lock = threading.Lock()
     latencies: list[float] = []
     errors = 0
+    kinds: dict[str, int] = {}
 
     def worker() -> None:
         nonlocal errors
@@ -57,8 +59,13 @@ def run(call: Callable[[int], object], *, total: int, concurrency: int, warmup: 
             started = time.perf_counter()
             try:
                 call(i)
-            except Exception:
+            except Exception as exc:
                 local_errors += 1
+                code = getattr(exc, "code", None)
+                with lock:
+                    kinds[str(code() if callable(code) else type(exc).__name__)] = (
+                        kinds.get(str(code() if callable(code) else type(exc).__name__), 0) + 1
+                    )
                 continue
             local.append((time.perf_counter() - started) * 1000)
         with lock:
@@ -72,4 +79,4 @@ def run(call: Callable[[int], object], *, total: int, concurrency: int, warmup: 
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - started
-    return Result(len(latencies), errors, elapsed, latencies)
+    return Result(len(latencies), errors, elapsed, latencies, kinds)

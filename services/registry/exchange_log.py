@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,49 +67,59 @@ class ExchangeLogStore:
                 )
             )
 
+    @contextmanager
+    def writing(self) -> Iterator[Session]:
+        """A write transaction that holds the append lock until it has committed.
+
+        Holding the lock through the commit keeps SQLite writers from colliding (and
+        sleeping in the busy handler); on PostgreSQL the ``log_head`` row lock orders
+        writers across replicas as well.
+        """
+        with self._lock, self._db.transaction() as session:
+            yield session
+
     def append(self, session: Session, entry: NewEntry, now: dt.datetime) -> int:
-        """Append in the caller's transaction; returns the new entry's index."""
-        with self._lock:
-            head = session.scalars(select(LogHead).where(LogHead.id == 1).with_for_update()).first()
-            if head is None:
-                head = LogHead(id=1, size=0)
-                session.add(head)
-                session.flush()
-            index = head.size
-            leaf = canonical_entry(
-                {
-                    "index": index,
-                    "time": now.isoformat(timespec="milliseconds"),
-                    "requester": entry.requester,
-                    "provider": entry.provider,
-                    "item": entry.item,
-                    "procedure": entry.procedure,
-                    "outcome": entry.outcome,
-                    "reason": entry.reason,
-                    "request_id": entry.request_id,
-                    "tag": entry.citizen_tag,
-                }
-            )
-            session.add(
-                LogEntry(
-                    index=index,
-                    leaf=leaf,
-                    leaf_hash=leaf_hash(leaf),
-                    citizen_tag=entry.citizen_tag,
-                    requester=entry.requester,
-                    provider=entry.provider,
-                    request_id=entry.request_id,
-                    fingerprint=entry.fingerprint,
-                    outcome=entry.outcome,
-                    result=entry.result,
-                    status_code=entry.status_code,
-                    message=entry.reason,
-                    created_at=now,
-                )
-            )
-            head.size = index + 1
+        """Append inside :meth:`writing`; returns the new entry's index."""
+        head = session.scalars(select(LogHead).where(LogHead.id == 1).with_for_update()).first()
+        if head is None:
+            head = LogHead(id=1, size=0)
+            session.add(head)
             session.flush()
-            return index
+        index = head.size
+        leaf = canonical_entry(
+            {
+                "index": index,
+                "time": now.isoformat(timespec="milliseconds"),
+                "requester": entry.requester,
+                "provider": entry.provider,
+                "item": entry.item,
+                "procedure": entry.procedure,
+                "outcome": entry.outcome,
+                "reason": entry.reason,
+                "request_id": entry.request_id,
+                "tag": entry.citizen_tag,
+            }
+        )
+        session.add(
+            LogEntry(
+                index=index,
+                leaf=leaf,
+                leaf_hash=leaf_hash(leaf),
+                citizen_tag=entry.citizen_tag,
+                requester=entry.requester,
+                provider=entry.provider,
+                request_id=entry.request_id,
+                fingerprint=entry.fingerprint,
+                outcome=entry.outcome,
+                result=entry.result,
+                status_code=entry.status_code,
+                message=entry.reason,
+                created_at=now,
+            )
+        )
+        head.size = index + 1
+        session.flush()
+        return index
 
     def size(self) -> int:
         """Entries in the log."""

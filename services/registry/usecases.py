@@ -438,7 +438,7 @@ class Registry:
     # ------------------------------------------------------------------------ the hub
 
     def _record(self, entry: NewEntry) -> int:
-        with self.db.transaction() as session:
+        with self.log.writing() as session:
             index = self.log.append(session, entry, _now())
         metrics.EXCHANGES.labels(entry.outcome).inc()
         return index
@@ -521,7 +521,7 @@ class Registry:
             raise answer.error
         data = dict(answer.data or {})
         result = json.dumps(data, ensure_ascii=False, sort_keys=True)
-        with self.db.transaction() as session:
+        with self.log.writing() as session:
             done = self.log.find(session, requester, request_id, provider, (Outcome.PROVIDED,))
             if done is not None:  # a concurrent retry won the race: answer with its record
                 return self._replay(done, fingerprint)

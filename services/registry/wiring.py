@@ -49,7 +49,10 @@ class ProviderCalls:
         self._channels = channels
 
     def _stub(self, service: str) -> Any:
-        return exchange_pb2_grpc.ProviderStub(self._channels.channel(service))
+        try:
+            return exchange_pb2_grpc.ProviderStub(self._channels.channel(service))
+        except RuntimeError:  # no endpoint configured for that domain's service
+            raise errors.Unavailable(f"{service} is not reachable from the registry") from None
 
     def provide(
         self,
