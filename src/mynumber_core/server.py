@@ -21,10 +21,18 @@ import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from mynumber_core.interceptors import AccessTable, AuthorizationInterceptor, CallInterceptor
+from mynumber_core.interceptors import (
+    ANY_PEER,
+    AccessTable,
+    AuthorizationInterceptor,
+    CallInterceptor,
+)
 from mynumber_core.tls import TlsMaterial
 
 log = structlog.get_logger("mynumber.server")
+
+REFLECTION_METHOD = f"/{reflection.SERVICE_NAME}/ServerReflectionInfo"
+"""Reflection is served on the mTLS port to any platform peer (an app's table may narrow it)."""
 
 
 @dataclass
@@ -74,7 +82,7 @@ def start_server(
     """Start the mTLS API server and the plaintext health server; return their ports."""
     interceptors: list[Any] = [
         CallInterceptor(app.name),
-        AuthorizationInterceptor(app.access),
+        AuthorizationInterceptor({REFLECTION_METHOD: frozenset({ANY_PEER}), **app.access}),
         *app.extra_interceptors,
     ]
     server = grpc.server(
