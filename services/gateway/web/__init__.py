@@ -1,0 +1,1 @@
+"""HTTP side of the gateway: the JSON API, pages, templates and static files."""

@@ -1,0 +1,31 @@
+"""One running portal per test module and backend (SQLite and PostgreSQL).
+
+Starting the registry, the municipality and the gateway takes a few seconds, so the stack is
+shared by a module's tests; every test makes its own residents, so tests stay independent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.integration.gateway.portal_env import PortalEnv
+from tests.support.databases import database_factory, postgres_available
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def env(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[PortalEnv]:
+    """The portal with the registry and the municipality, on one backend."""
+    if request.param == "postgres" and not postgres_available():
+        pytest.fail("PostgreSQL on 127.0.0.1:5432 is not reachable; .ci/run starts it")
+    var = tmp_path_factory.mktemp(f"portal-{request.param}")
+    with (
+        database_factory(request.param, var) as databases,
+        PortalEnv(var, databases, ("municipality",)).running() as running,
+    ):
+        yield running
