@@ -342,3 +342,100 @@ def test_seed_cards_issues_one_card_per_registered_resident(env: Env, tmp_path: 
     )
     by_card = env.portal_cards.IdentifyCard(pb.IdentifyCardRequest(serial=second.serial))
     assert by_card.token == link.token
+
+
+def test_cli_login_and_approve_against_the_portal(
+    tmp_path: Path, backend: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("services.gateway.web.app")
+    from fastapi.testclient import TestClient
+
+    from mynumber_cli import card as card_cli
+    from services.gateway.wiring import GatewaySettings, build_gateway, build_http_app
+
+    with Stack(tmp_path, ["registry", "gateway"], database=backend) as stack:
+        settings = stack.settings_for("gateway")
+        assert isinstance(settings, GatewaySettings)
+        settings = settings.model_copy(update={"crl_cache_seconds": 0.0})
+        gateway = build_gateway(settings)
+        app = build_http_app(settings, gateway)
+        clients: list[TestClient] = []
+
+        def client_for(portal: str) -> TestClient:
+            clients.append(TestClient(app, base_url=portal))
+            return clients[-1]
+
+        monkeypatch.setattr(card_cli, "portal_client", client_for)
+        try:
+            municipality = stack.channel("registry", as_identity="municipality")
+            facts = pb.BasicFacts(
+                name="松本 陽菜",
+                birth_date="1992-10-10",
+                sex=pb.SEX_FEMALE,
+                address="静岡県静岡市葵区追手町9-6",
+            )
+            token = (
+                RegistryStub(municipality)
+                .RegisterResident(
+                    pb.RegisterResidentRequest(facts=facts, idempotency_key=uuid.uuid4().hex)
+                )
+                .token
+            )
+            card_path = tmp_path / "hina.card"
+            serial = issue_demo_card(municipality, token, card_path, "8142")
+            runner = CliRunner()
+            base = ["--var", str(tmp_path), "card"]
+            with_card = ["--card", str(card_path), "--pin", "8142"]
+
+            session_file = tmp_path / "session.json"
+            result = runner.invoke(
+                cli, [*base, "login", *with_card, "--session-file", str(session_file)]
+            )
+            assert result.exit_code == 0, result.output
+            assert serial in result.output
+            cookie = json.loads(session_file.read_text())["mnp_session"]
+            with TestClient(app, base_url=card_cli.DEFAULT_PORTAL) as browser:
+                browser.cookies.set("mnp_session", cookie)
+                answer = browser.get("/api/session")
+                assert answer.status_code == 200, answer.text
+
+                # A browser login approved from the terminal.
+                started = browser.post("/api/login/code").json()
+                poll = {
+                    "challenge_id": started["challenge_id"],
+                    "poll_secret": started["poll_secret"],
+                }
+                assert browser.post("/api/login/poll", json=poll).status_code == 202
+                result = runner.invoke(
+                    cli, [*base, "approve", started["code"], *with_card, "--yes"]
+                )
+                assert result.exit_code == 0, result.output
+                assert "approved (login)" in result.output
+                assert browser.post("/api/login/poll", json=poll).status_code == 200
+
+                # Declining signs nothing; the code stays pending.
+                started = browser.post("/api/login/code").json()
+                result = runner.invoke(
+                    cli, [*base, "approve", started["code"], *with_card], input="n\n"
+                )
+                assert result.exit_code != 0 and "not approved" in result.output
+                poll = {
+                    "challenge_id": started["challenge_id"],
+                    "poll_secret": started["poll_secret"],
+                }
+                assert browser.post("/api/login/poll", json=poll).status_code == 202
+
+            # A look-alike address relaying the real portal's challenge gets no signature.
+            result = runner.invoke(
+                cli, [*base, "login", *with_card, "--portal", "http://myna-portal.example:8080"]
+            )
+            assert result.exit_code != 0 and "refusing to sign" in result.output
+
+            # A revoked card no longer logs in.
+            CardsStub(municipality).RevokeCard(pb.RevokeCardRequest(token=token, serial=serial))
+            result = runner.invoke(cli, [*base, "login", *with_card])
+            assert result.exit_code != 0 and "401" in result.output
+        finally:
+            for client in clients:
+                client.close()
+            gateway.stop()
