@@ -21,9 +21,11 @@ https://www.nenkin.go.jp/service/kokunen/menjo/20150428.html), tested on the app
 * otherwise no exemption.
 
 The dependants deduction (扶養親族等控除額) is taken as 380,000 yen per dependant (the general
-rate; the higher rates for specified or elderly dependants are not modelled). Simplifications:
-the exemption period is taken as the fiscal year (the real one runs July to June), and only
-the applicant's income is tested (the real test also covers the householder and spouse).
+rate; the higher rates for specified or elderly dependants are not modelled). The number of
+dependants comes from the municipality's household item (see ``dependents_in_household``).
+Simplifications: the exemption period is taken as the fiscal year (the real one runs July
+to June), and only the applicant's income is tested (the real test also covers the
+householder and spouse).
 
 **Old-age basic pension claim (老齢基礎年金)**: eligible at age 65 or older with at least 120
 qualifying months (受給資格期間 of 10 years since August 2017; paid and exempt months count).
@@ -292,19 +294,17 @@ def decide_exemption(income: int, dependents: int, social_insurance: int = 0) ->
 def dependents_in_household(household: Mapping[str, Any]) -> int:
     """Dependants counted for the exemption test, from the municipality's household item.
 
-    Uses ``dependents`` when the municipality provides it; otherwise every other member of
-    the household (``members`` minus the applicant) counts as a dependant.
+    The resident register does not record tax dependency, so: when the applicant is the
+    householder (世帯主), every other member of the household counts (spouse and relatives,
+    扶養親族等); otherwise none does (they are the householder's dependants).
     """
-    value = household.get("dependents")
-    if isinstance(value, int) and value >= 0:
-        return value
+    if not household.get("is_householder"):
+        return 0
     members = household.get("members")
     if isinstance(members, list):
-        return max(0, len(members) - 1)
+        return sum(1 for m in members if isinstance(m, dict) and not m.get("is_subject"))
     size = household.get("size")
-    if isinstance(size, int) and size >= 1:
-        return size - 1
-    return 0
+    return size - 1 if isinstance(size, int) and size >= 1 else 0
 
 
 # --- claims ---------------------------------------------------------------------------------
