@@ -115,6 +115,11 @@ def issue(ctx: CliContext, token: str, out: Path, pin: str | None, force: bool) 
     if out.exists() and not force:
         raise click.ClickException(f"{out} exists; pass --force to replace it")
     pin = _pin(pin, confirm=True)
+    # Fail before the registry call: a card issued but never written would still revoke the
+    # resident's previous card.
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not os.access(out.parent, os.W_OK):
+        raise click.ClickException(f"cannot write to {out.parent}")
     key = new_card_key()
     try:
         response = _cards(ctx, "municipality").IssueCard(

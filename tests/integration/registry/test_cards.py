@@ -239,6 +239,13 @@ def test_bad_requests_store_nothing_and_certificates_hold_no_personal_data(env: 
     assert _code(lambda: env.cards.IssueCard(nobody)) == grpc.StatusCode.NOT_FOUND
     assert env.card_rows() == 0
 
+    late = env.register("故 一郎", "1931-05-05", pb.SEX_MALE, "山口県山口市滝町1-1")
+    env.registry.UpdateFacts(
+        pb.UpdateFactsRequest(token=late.token, facts=late.facts, deceased=True)
+    )
+    assert _code(lambda: env.issue(late)) == grpc.StatusCode.FAILED_PRECONDITION
+    assert env.card_rows() == 0
+
     _, issued = env.issue(misaki)
     env.cards.RevokeCard(pb.RevokeCardRequest(token=misaki.token, serial=issued.serial))
     cert = x509.load_pem_x509_certificate(issued.certificate_pem)
