@@ -154,20 +154,19 @@ class ExchangeLogStore:
         session: Session,
         requester: str,
         request_id: str,
-        provider: str,
+        provider: str | None,
         outcomes: Sequence[str],
     ) -> LogEntry | None:
-        """A recorded exchange with this idempotency key and one of these outcomes."""
-        return session.scalars(
-            select(LogEntry)
-            .where(
-                LogEntry.requester == requester,
-                LogEntry.request_id == request_id,
-                LogEntry.provider == provider,
-                LogEntry.outcome.in_(list(outcomes)),
-            )
-            .limit(1)
-        ).first()
+        """A recorded exchange with this idempotency key and one of these outcomes
+        (with any provider when ``provider`` is None)."""
+        query = select(LogEntry).where(
+            LogEntry.requester == requester,
+            LogEntry.request_id == request_id,
+            LogEntry.outcome.in_(list(outcomes)),
+        )
+        if provider is not None:
+            query = query.where(LogEntry.provider == provider)
+        return session.scalars(query.order_by(LogEntry.index).limit(1)).first()
 
 
 def leaf_fields(leaf: bytes) -> Mapping[str, Any]:

@@ -470,8 +470,9 @@ class Registry:
         with self.db.transaction() as session:
             _, person = self.person_for(session, caller, token)
             tag = self.vault.citizen_tag(person.person_key)
+            # A request_id names one query, whichever provider it went to.
             done = self.log.find(
-                session, requester, request_id, provider, (Outcome.PROVIDED, Outcome.DENIED)
+                session, requester, request_id, None, (Outcome.PROVIDED, Outcome.DENIED)
             )
             if done is not None:
                 return self._replay(done, fingerprint)
@@ -522,7 +523,7 @@ class Registry:
         data = dict(answer.data or {})
         result = json.dumps(data, ensure_ascii=False, sort_keys=True)
         with self.log.writing() as session:
-            done = self.log.find(session, requester, request_id, provider, (Outcome.PROVIDED,))
+            done = self.log.find(session, requester, request_id, None, (Outcome.PROVIDED,))
             if done is not None:  # a concurrent retry won the race: answer with its record
                 return self._replay(done, fingerprint)
             index = self.log.append(session, entry(Outcome.PROVIDED, "", result), _now())
