@@ -46,7 +46,7 @@ def available(service: str) -> bool:
 
 
 @dataclass
-class TestResident:
+class CardHolder:
     """A resident with a card file, as a test drives them."""
 
     demo: DemoResident
@@ -144,7 +144,7 @@ class PortalEnv:
         values.update(overrides)
         return DemoResident(**values)
 
-    def make_resident(self, *, enrol: tuple[str, ...] = (), pin: str = "4321") -> TestResident:
+    def make_resident(self, *, enrol: tuple[str, ...] = (), pin: str = "4321") -> CardHolder:
         """Register at the municipality, enrol at ``enrol`` agencies, issue a card."""
         demo = self.new_demo()
         if "municipality" in self.agencies:
@@ -170,9 +170,9 @@ class PortalEnv:
         issue_demo_card(
             self.stack.channel("registry", as_identity="municipality"), token, path, pin
         )
-        return TestResident(demo, path, pin, token)
+        return CardHolder(demo, path, pin, token)
 
-    def revoke(self, resident: TestResident) -> None:
+    def revoke(self, resident: CardHolder) -> None:
         """Revoke the resident's card at the counter."""
         pb_grpc.CardsStub(self.stack.channel("registry", as_identity="municipality")).RevokeCard(
             pb.RevokeCardRequest(token=resident.municipality_token, serial=resident.card().serial)
@@ -184,7 +184,7 @@ class PortalEnv:
         """A cookie-keeping client for the portal."""
         return httpx.Client(base_url=self.url, timeout=30)
 
-    def login(self, resident: TestResident, client: httpx.Client | None = None) -> httpx.Client:
+    def login(self, resident: CardHolder, client: httpx.Client | None = None) -> httpx.Client:
         """Log in with the card's signature over a login challenge; returns the client."""
         client = client or self.client()
         card = resident.card()
@@ -204,7 +204,7 @@ class PortalEnv:
         return client
 
     def step_up(
-        self, client: httpx.Client, resident: TestResident, action: str, fields: dict[str, Any]
+        self, client: httpx.Client, resident: CardHolder, action: str, fields: dict[str, Any]
     ) -> dict[str, Any]:
         """A signed step-up proof for one action with these values."""
         response = client.post("/api/step-up", json={"action": action, "fields": fields})
