@@ -375,3 +375,43 @@ class IdentifyCardResponse(_message.Message):
     token: str
     status: PersonStatus
     def __init__(self, token: _Optional[str] = ..., status: _Optional[_Union[PersonStatus, str]] = ...) -> None: ...
+
+class ListSecurityEventsRequest(_message.Message):
+    __slots__ = ("kind", "caller", "limit", "before_id")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    BEFORE_ID_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    caller: str
+    limit: int
+    before_id: int
+    def __init__(self, kind: _Optional[str] = ..., caller: _Optional[str] = ..., limit: _Optional[int] = ..., before_id: _Optional[int] = ...) -> None: ...
+
+class SecurityEvent(_message.Message):
+    __slots__ = ("id", "at", "kind", "caller", "method", "status", "request_id", "number_index", "detail")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    NUMBER_INDEX_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    at: _timestamp_pb2.Timestamp
+    kind: str
+    caller: str
+    method: str
+    status: str
+    request_id: str
+    number_index: str
+    detail: _struct_pb2.Struct
+    def __init__(self, id: _Optional[int] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., kind: _Optional[str] = ..., caller: _Optional[str] = ..., method: _Optional[str] = ..., status: _Optional[str] = ..., request_id: _Optional[str] = ..., number_index: _Optional[str] = ..., detail: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+
+class ListSecurityEventsResponse(_message.Message):
+    __slots__ = ("events",)
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[SecurityEvent]
+    def __init__(self, events: _Optional[_Iterable[_Union[SecurityEvent, _Mapping]]] = ...) -> None: ...

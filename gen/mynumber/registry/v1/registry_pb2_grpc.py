@@ -980,3 +980,89 @@ class Cards:
             timeout,
             metadata,
             _registered_method=True)
+
+
+class SecurityStub:
+    """---------------------------------------------------------------------------------------
+    Security events (operator only): denied and failed calls, rate limits, anomaly alerts
+    ---------------------------------------------------------------------------------------
+
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.ListSecurityEvents = channel.unary_unary(
+                '/mynumber.registry.v1.Security/ListSecurityEvents',
+                request_serializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.ListSecurityEventsRequest.SerializeToString,
+                response_deserializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.ListSecurityEventsResponse.FromString,
+                _registered_method=True)
+
+
+class SecurityServicer:
+    """---------------------------------------------------------------------------------------
+    Security events (operator only): denied and failed calls, rate limits, anomaly alerts
+    ---------------------------------------------------------------------------------------
+
+    """
+
+    def ListSecurityEvents(self, request, context):
+        """Recent security events, newest first. No event holds a My Number, a name or a fact:
+        a Link event names the number only by its blind index.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_SecurityServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'ListSecurityEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSecurityEvents,
+                    request_deserializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.ListSecurityEventsRequest.FromString,
+                    response_serializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.ListSecurityEventsResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'mynumber.registry.v1.Security', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('mynumber.registry.v1.Security', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class Security:
+    """---------------------------------------------------------------------------------------
+    Security events (operator only): denied and failed calls, rate limits, anomaly alerts
+    ---------------------------------------------------------------------------------------
+
+    """
+
+    @staticmethod
+    def ListSecurityEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mynumber.registry.v1.Security/ListSecurityEvents',
+            mynumber_dot_registry_dot_v1_dot_registry__pb2.ListSecurityEventsRequest.SerializeToString,
+            mynumber_dot_registry_dot_v1_dot_registry__pb2.ListSecurityEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
