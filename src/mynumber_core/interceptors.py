@@ -3,7 +3,8 @@
 * :class:`CallInterceptor` (outermost) binds the per-call log context (method, request id,
   caller), records the incoming deadline so outgoing calls inherit it, maps domain exceptions
   to status codes (anything unexpected becomes INTERNAL with a generic message), writes one
-  summary line per call and counts it in Prometheus.
+  summary line per call (with the deadline budget the call arrived with) and counts it in
+  Prometheus.
 * :class:`AuthorizationInterceptor` enforces a deny-by-default table of which mTLS identity may
   call which method; a refused call never reaches the handler.
 * :class:`ClientContextInterceptor` propagates the request id and the remaining deadline to
@@ -106,8 +107,10 @@ class CallInterceptor(ServerInterceptor):
             caller=caller or "-",
         )
         remaining = context.time_remaining()
+        if remaining is not None and remaining >= 1e8:
+            remaining = None  # grpc reports "no deadline" as a huge number
         deadline_token = _deadline.set(
-            time.monotonic() + remaining if remaining is not None and remaining < 1e8 else None
+            time.monotonic() + remaining if remaining is not None else None
         )
         caller_token = _caller.set(caller)
         started = time.perf_counter()
@@ -128,7 +131,10 @@ class CallInterceptor(ServerInterceptor):
             elapsed = time.perf_counter() - started
             metrics.GRPC_REQUESTS.labels(self._service, _short(method_name), code.name).inc()
             metrics.GRPC_LATENCY.labels(self._service, _short(method_name)).observe(elapsed)
-            log.info("rpc", code=code.name, ms=round(elapsed * 1000, 2))
+            # deadline_ms: the budget the caller left this call on arrival (absent without a
+            # deadline), so a DEADLINE_EXCEEDED can be traced to the hop that used it up.
+            budget = {} if remaining is None else {"deadline_ms": round(remaining * 1000, 1)}
+            log.info("rpc", code=code.name, ms=round(elapsed * 1000, 2), **budget)
             _deadline.reset(deadline_token)
             _caller.reset(caller_token)
 
