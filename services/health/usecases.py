@@ -23,7 +23,7 @@ from mynumber_core.db import Database
 from mynumber_core.facts import BasicFacts
 from mynumber_core.keyring import BlindIndex
 from mynumber_core.mynumber import validate as validate_my_number
-from mynumber_core.outbox import OutboxRow, enqueue
+from mynumber_core.outbox import enqueue
 from mynumber_core.provider import DeliveredEvent, ProvideCall
 from services.health import domain
 from services.health.domain import (
@@ -606,19 +606,3 @@ class HealthInsurer:
         insured.address = address
         insured.address_version += 1
         insured.updated_at = _now()
-
-
-def make_notice_publisher(registry: Registry) -> Callable[[OutboxRow, dict[str, Any]], None]:
-    """The outbox relay's delivery function: publish through the registry hub."""
-
-    def deliver(row: OutboxRow, payload: dict[str, Any]) -> None:
-        registry.publish(
-            row.token,
-            row.event_type,
-            row.id,
-            payload,
-            procedure=row.procedure,
-            audience=list(NOTICE_AUDIENCE),
-        )
-
-    return deliver

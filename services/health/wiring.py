@@ -11,40 +11,26 @@ import grpc
 from mynumber.exchange.v1 import exchange_pb2_grpc
 from mynumber.healthinsurance.v1 import health_insurance_pb2_grpc
 
-from mynumber_core.channels import Channels
-from mynumber_core.db import Database
-from mynumber_core.keyring import BlindIndex, FieldCipher, Keyring
-from mynumber_core.outbox import OutboxRelay
+from mynumber_core.infra import DomainInfra
+from mynumber_core.keyring import BlindIndex
+from mynumber_core.outbox import OutboxRelay, hub_publisher
 from mynumber_core.provider import ProviderServicer
-from mynumber_core.registry_client import RegistryClient
 from mynumber_core.server import GrpcApp
 from mynumber_core.settings import ServiceSettings
-from mynumber_core.tls import TlsMaterial
 from services.health.access import ACCESS, PROVIDER_SERVICE, SERVICE_NAME
 from services.health.models import CIPHER, OutboxEvent, ProcessedEvent
 from services.health.servicer import HealthInsuranceServicer
-from services.health.usecases import HealthInsurer, make_notice_publisher
+from services.health.usecases import NOTICE_AUDIENCE, HealthInsurer
 
 DOMAIN = "health"
 
 
 def build_app(settings: ServiceSettings) -> GrpcApp:
     """Build every dependency of the health service."""
-    keyring = Keyring.load(settings.keyring_path)
-    CIPHER.bind(FieldCipher(keyring))
-    db = Database.from_url(
-        settings.effective_database_url(),
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
-    )
-    channels = Channels(
-        TlsMaterial(settings.tls_dir),
-        settings.endpoints,
-        default_timeout=settings.rpc_timeout_seconds,
-    )
-    registry = RegistryClient(channels)
-    relay = OutboxRelay(DOMAIN, db, OutboxEvent, make_notice_publisher(registry))
-    insurer = HealthInsurer(db, BlindIndex(keyring), registry, wake_relay=relay.wake)
+    infra = DomainInfra.from_settings(settings, CIPHER)
+    db, registry = infra.db, infra.registry
+    relay = OutboxRelay(DOMAIN, db, OutboxEvent, hub_publisher(registry, NOTICE_AUDIENCE))
+    insurer = HealthInsurer(db, BlindIndex(infra.keyring), registry, wake_relay=relay.wake)
     provider = ProviderServicer(
         DOMAIN,
         db,
@@ -66,8 +52,7 @@ def build_app(settings: ServiceSettings) -> GrpcApp:
 
     def on_stop() -> None:
         relay.stop()
-        channels.close()
-        db.dispose()
+        infra.close()
 
     relay.start()
     return GrpcApp(

@@ -2,63 +2,37 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
 
 import grpc
 from mynumber.exchange.v1 import exchange_pb2_grpc
 from mynumber.municipality.v1 import municipality_pb2_grpc
 
-from mynumber_core.channels import Channels
-from mynumber_core.db import Database
-from mynumber_core.keyring import BlindIndex, FieldCipher, Keyring
-from mynumber_core.outbox import OutboxRelay, OutboxRow
+from mynumber_core.infra import DomainInfra
+from mynumber_core.keyring import BlindIndex
+from mynumber_core.outbox import OutboxRelay, OutboxRow, hub_publisher
 from mynumber_core.provider import ProviderServicer
-from mynumber_core.registry_client import RegistryClient
 from mynumber_core.server import GrpcApp
 from mynumber_core.settings import ServiceSettings
-from mynumber_core.tls import TlsMaterial
 from services.municipality.access import ACCESS
 from services.municipality.models import OutboxEvent, ProcessedEvent, cipher
-from services.municipality.registry_port import GrpcRegistry, RegistryPort
 from services.municipality.servicer import MunicipalityServicer
 from services.municipality.usecases import DOMAIN, EVENT_AUDIENCE, Register
 
 SERVICE_NAMES = ("mynumber.municipality.v1.Municipality", "mynumber.exchange.v1.Provider")
 
 
-def outbox_deliverer(registry: RegistryPort) -> Any:
-    """The relay's delivery function: publish through the hub under the row's procedure."""
-
-    def deliver(row: OutboxRow, payload: dict[str, Any]) -> None:
-        registry.publish(
-            row.token,
-            row.event_type,
-            row.id,
-            payload,
-            procedure=row.procedure,
-            audience=EVENT_AUDIENCE.get(row.event_type, ()),
-        )
-
-    return deliver
+def event_audience(row: OutboxRow) -> Sequence[str]:
+    """Who an outbox event is published to (empty = every domain that linked the person)."""
+    return EVENT_AUDIENCE.get(row.event_type, ())
 
 
 def build_app(settings: ServiceSettings) -> GrpcApp:
     """Wire the municipality service from its settings."""
-    keyring = Keyring.load(settings.keyring_path)
-    cipher.bind(FieldCipher(keyring))
-    db = Database.from_url(
-        settings.effective_database_url(),
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
-    )
-    channels = Channels(
-        TlsMaterial(settings.tls_dir),
-        settings.endpoints,
-        default_timeout=settings.rpc_timeout_seconds,
-    )
-    registry = GrpcRegistry(RegistryClient(channels))
-    relay = OutboxRelay(DOMAIN, db, OutboxEvent, outbox_deliverer(registry))
-    register = Register(db, registry, BlindIndex(keyring), wake_relay=relay.wake)
+    infra = DomainInfra.from_settings(settings, cipher)
+    db, registry = infra.db, infra.registry
+    relay = OutboxRelay(DOMAIN, db, OutboxEvent, hub_publisher(registry, event_audience))
+    register = Register(db, registry, BlindIndex(infra.keyring), wake_relay=relay.wake)
     provider = ProviderServicer(
         DOMAIN,
         db,
@@ -78,8 +52,7 @@ def build_app(settings: ServiceSettings) -> GrpcApp:
 
     def stop() -> None:
         relay.stop()
-        channels.close()
-        db.dispose()
+        infra.close()
 
     relay.start()
     return GrpcApp(

@@ -348,10 +348,3 @@ def decide_claim(contribution_months: int, age: int) -> ClaimTest:
         amount,
         f"age {age} and {contribution_months} qualifying months meet the requirements",
     )
-
-
-def mask_account(account: Mapping[str, Any]) -> str:
-    """A masked account reference for display: bank code and the last three digits."""
-    bank = str(account.get("bank_code") or "????")
-    number = str(account.get("account_number") or "")
-    return f"{bank}-***-****{number[-3:]}" if number else f"{bank}-***-****"

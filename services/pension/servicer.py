@@ -5,8 +5,9 @@ from __future__ import annotations
 import grpc
 from mynumber.pension.v1 import pension_pb2, pension_pb2_grpc
 
+from mynumber_core.facts import FormIdentity
 from services.pension.domain import ExemptionLevel
-from services.pension.usecases import ClaimView, ExemptionView, FormIdentity, PensionService
+from services.pension.usecases import ClaimView, ExemptionView, PensionService
 
 _LEVELS = {
     ExemptionLevel.NONE: pension_pb2.EXEMPTION_LEVEL_NONE,

@@ -22,10 +22,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mynumber_core import errors, mynumber
+from mynumber_core import errors
 from mynumber_core.db import Database
-from mynumber_core.facts import MAX_ADDRESS, BasicFacts, parse_birth_date
+from mynumber_core.facts import MAX_ADDRESS, FormIdentity, parse_birth_date
 from mynumber_core.outbox import enqueue
+from mynumber_core.payout import mask_account
 from mynumber_core.provider import DeliveredEvent, ProvideCall
 from mynumber_core.registry_client import RegistryClient
 from services.pension import domain
@@ -54,21 +55,6 @@ def today_jst() -> dt.date:
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-@dataclass(frozen=True)
-class FormIdentity:
-    """The number and the four facts as written on a form (validated by :meth:`parse`)."""
-
-    my_number: str
-    facts: BasicFacts
-
-    @classmethod
-    def parse(
-        cls, my_number: str, name: str, birth_date: str, sex: str, address: str
-    ) -> FormIdentity:
-        """Validate the number (check digit) and the facts; errors never echo the input."""
-        return cls(mynumber.validate(my_number), BasicFacts.parse(name, birth_date, sex, address))
 
 
 @dataclass(frozen=True)
@@ -565,7 +551,7 @@ class PensionService:
             account = self.registry.query(
                 token, "portal", "payout_account", CLAIM, f"{cid}:account"
             )
-            account_ref = domain.mask_account(account)
+            account_ref = mask_account(account)
         try:
             with self.db.transaction() as session:
                 row = Claim(

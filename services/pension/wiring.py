@@ -8,15 +8,11 @@ import grpc
 from mynumber.exchange.v1 import exchange_pb2_grpc
 from mynumber.pension.v1 import pension_pb2_grpc
 
-from mynumber_core.channels import Channels
-from mynumber_core.db import Database
-from mynumber_core.keyring import FieldCipher, Keyring
-from mynumber_core.outbox import OutboxRelay, OutboxRow
+from mynumber_core.infra import DomainInfra
+from mynumber_core.outbox import OutboxRelay, hub_publisher
 from mynumber_core.provider import ProviderServicer
-from mynumber_core.registry_client import RegistryClient
 from mynumber_core.server import GrpcApp
 from mynumber_core.settings import ServiceSettings
-from mynumber_core.tls import TlsMaterial
 from services.pension.access import ACCESS
 from services.pension.models import CIPHER, OutboxEvent, PendingApplication, ProcessedEvent
 from services.pension.servicer import PensionServicer
@@ -25,25 +21,9 @@ from services.pension.usecases import PensionService
 
 def build_app(settings: ServiceSettings) -> GrpcApp:
     """The pension service's gRPC application, with its outbox and application relays."""
-    CIPHER.bind(FieldCipher(Keyring.load(settings.keyring_path)))
-    db = Database.from_url(
-        settings.effective_database_url(),
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
-    )
-    channels = Channels(
-        TlsMaterial(settings.tls_dir),
-        settings.endpoints,
-        default_timeout=settings.rpc_timeout_seconds,
-    )
-    registry = RegistryClient(channels)
-
-    def publish(row: OutboxRow, payload: dict[str, Any]) -> None:
-        registry.publish(
-            row.token, row.event_type, row.id, payload, procedure=row.procedure, audience=["portal"]
-        )
-
-    outbox = OutboxRelay("pension", db, OutboxEvent, publish)
+    infra = DomainInfra.from_settings(settings, CIPHER)
+    db, registry = infra.db, infra.registry
+    outbox = OutboxRelay("pension", db, OutboxEvent, hub_publisher(registry, ["portal"]))
     wakers: dict[str, Any] = {}
     service = PensionService(
         db,
@@ -77,8 +57,7 @@ def build_app(settings: ServiceSettings) -> GrpcApp:
     def stop() -> None:
         outbox.stop()
         applications.stop()
-        channels.close()
-        db.dispose()
+        infra.close()
 
     outbox.start()
     applications.start()

@@ -259,10 +259,3 @@ class PayoutPolicy:
     def decide(self, account: Mapping[str, Any], facts: Mapping[str, Any]) -> PayoutDecision:
         """Release or hold a payout to ``account`` for the person described by ``facts``."""
         return PayoutDecision(release=True)
-
-
-def mask_account(account: Mapping[str, Any]) -> str:
-    """A masked account reference for display: bank code and the last three digits."""
-    bank = str(account.get("bank_code") or "????")
-    number = str(account.get("account_number") or "")
-    return f"{bank}-***-****{number[-3:]}" if number else f"{bank}-***-****"

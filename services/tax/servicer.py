@@ -5,7 +5,8 @@ from __future__ import annotations
 import grpc
 from mynumber.tax.v1 import tax_pb2, tax_pb2_grpc
 
-from services.tax.usecases import FormIdentity, IncomeView, TaxService
+from mynumber_core.facts import FormIdentity
+from services.tax.usecases import IncomeView, TaxService
 
 
 def _income(view: IncomeView) -> tax_pb2.IncomeRecord:

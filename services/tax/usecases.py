@@ -21,10 +21,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mynumber_core import errors, mynumber
+from mynumber_core import errors
 from mynumber_core.db import Database
-from mynumber_core.facts import MAX_ADDRESS, BasicFacts
+from mynumber_core.facts import MAX_ADDRESS, FormIdentity
 from mynumber_core.outbox import enqueue
+from mynumber_core.payout import mask_account
 from mynumber_core.provider import DeliveredEvent, ProvideCall
 from mynumber_core.registry_client import RegistryClient
 from services.tax import domain
@@ -52,21 +53,6 @@ def today_jst() -> dt.date:
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-@dataclass(frozen=True)
-class FormIdentity:
-    """The number and the four facts as written on a form (validated by :meth:`parse`)."""
-
-    my_number: str
-    facts: BasicFacts
-
-    @classmethod
-    def parse(
-        cls, my_number: str, name: str, birth_date: str, sex: str, address: str
-    ) -> FormIdentity:
-        """Validate the number (check digit) and the facts; errors never echo the input."""
-        return cls(mynumber.validate(my_number), BasicFacts.parse(name, birth_date, sex, address))
 
 
 @dataclass(frozen=True)
@@ -289,7 +275,7 @@ class TaxService:
         account = self.registry.query(token, "portal", "payout_account", REFUND, f"{base}:account")
         facts = self.registry.query(token, "municipality", "basic_facts", REFUND, f"{base}:facts")
         decision = self.payout_policy.decide(account, facts)
-        masked = domain.mask_account(account)
+        masked = mask_account(account)
         try:
             with self.db.transaction() as session:
                 row = RefundRow(

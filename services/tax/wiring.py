@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import grpc
 from mynumber.exchange.v1 import exchange_pb2_grpc
 from mynumber.tax.v1 import tax_pb2_grpc
 
-from mynumber_core.channels import Channels
-from mynumber_core.db import Database
-from mynumber_core.keyring import FieldCipher, Keyring
-from mynumber_core.outbox import OutboxRelay, OutboxRow
+from mynumber_core.infra import DomainInfra
+from mynumber_core.outbox import OutboxRelay, hub_publisher
 from mynumber_core.provider import ProviderServicer
-from mynumber_core.registry_client import RegistryClient
 from mynumber_core.server import GrpcApp
 from mynumber_core.settings import ServiceSettings
-from mynumber_core.tls import TlsMaterial
 from services.tax.access import ACCESS
 from services.tax.domain import PayoutPolicy
 from services.tax.models import CIPHER, OutboxEvent, ProcessedEvent
@@ -26,25 +20,9 @@ from services.tax.usecases import TaxService
 
 def build_app(settings: ServiceSettings) -> GrpcApp:
     """The tax service's gRPC application, with its outbox relay."""
-    CIPHER.bind(FieldCipher(Keyring.load(settings.keyring_path)))
-    db = Database.from_url(
-        settings.effective_database_url(),
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
-    )
-    channels = Channels(
-        TlsMaterial(settings.tls_dir),
-        settings.endpoints,
-        default_timeout=settings.rpc_timeout_seconds,
-    )
-    registry = RegistryClient(channels)
-
-    def publish(row: OutboxRow, payload: dict[str, Any]) -> None:
-        registry.publish(
-            row.token, row.event_type, row.id, payload, procedure=row.procedure, audience=["portal"]
-        )
-
-    outbox = OutboxRelay("tax", db, OutboxEvent, publish)
+    infra = DomainInfra.from_settings(settings, CIPHER)
+    db, registry = infra.db, infra.registry
+    outbox = OutboxRelay("tax", db, OutboxEvent, hub_publisher(registry, ["portal"]))
     service = TaxService(db, registry, payout_policy=PayoutPolicy(), wake_outbox=outbox.wake)
     provider = ProviderServicer(
         "tax",
@@ -64,8 +42,7 @@ def build_app(settings: ServiceSettings) -> GrpcApp:
 
     def stop() -> None:
         outbox.stop()
-        channels.close()
-        db.dispose()
+        infra.close()
 
     outbox.start()
     return GrpcApp(

@@ -14,6 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
+from mynumber_core import mynumber
 from mynumber_core.errors import InvalidInput
 
 Sex = Literal["male", "female"]
@@ -83,3 +84,21 @@ class BasicFacts:
             and self.sex == other.sex
             and normalize_for_match(self.address) == normalize_for_match(other.address)
         )
+
+
+@dataclass(frozen=True)
+class FormIdentity:
+    """The number and the four facts as written on a form (validated by :meth:`parse`).
+
+    Agencies use it at intake: they pass both to the registry's Link and keep only the token.
+    """
+
+    my_number: str
+    facts: BasicFacts
+
+    @classmethod
+    def parse(
+        cls, my_number: str, name: str, birth_date: str, sex: str, address: str
+    ) -> FormIdentity:
+        """Validate the number (check digit) and the facts; errors never echo the input."""
+        return cls(mynumber.validate(my_number), BasicFacts.parse(name, birth_date, sex, address))

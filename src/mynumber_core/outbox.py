@@ -11,7 +11,7 @@ import datetime as dt
 import json
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import structlog
@@ -83,6 +83,37 @@ def enqueue(
         )
     )
     return event_id
+
+
+class Publisher(Protocol):
+    """The part of the registry client the relay needs."""
+
+    def publish(
+        self,
+        token: str,
+        event_type: str,
+        event_id: str,
+        payload: Mapping[str, Any],
+        *,
+        procedure: str,
+        audience: Sequence[str] = (),
+    ) -> list[str]: ...
+
+
+def hub_publisher(
+    registry: Publisher,
+    audience: Sequence[str] | Callable[[OutboxRow], Sequence[str]] = (),
+) -> Callable[[OutboxRow, dict[str, Any]], None]:
+    """A relay delivery function publishing each row through the registry hub, the row id
+    being the event id (so redelivery is applied once by every receiver)."""
+
+    def deliver(row: OutboxRow, payload: dict[str, Any]) -> None:
+        to = audience(row) if callable(audience) else audience
+        registry.publish(
+            row.token, row.event_type, row.id, payload, procedure=row.procedure, audience=list(to)
+        )
+
+    return deliver
 
 
 def _aware(value: dt.datetime) -> dt.datetime:

@@ -74,6 +74,41 @@ class RegistryClient:
             raise as_domain_error(exc, "registry") from None
         return str(response.token)
 
+    def register(self, facts: BasicFacts, idempotency_key: str) -> tuple[str, str]:
+        """Registry.RegisterResident (municipality): returns (my_number, token)."""
+        try:
+            response = self.registry.RegisterResident(
+                registry_pb2.RegisterResidentRequest(
+                    facts=facts_to_proto(facts), idempotency_key=idempotency_key
+                )
+            )
+        except grpc.RpcError as exc:
+            raise as_domain_error(exc, "registry") from None
+        return str(response.my_number), str(response.token)
+
+    def update_facts(self, token: str, facts: BasicFacts, *, deceased: bool = False) -> None:
+        """Registry.UpdateFacts (municipality)."""
+        try:
+            self.registry.UpdateFacts(
+                registry_pb2.UpdateFactsRequest(
+                    token=token, facts=facts_to_proto(facts), deceased=deceased
+                )
+            )
+        except grpc.RpcError as exc:
+            raise as_domain_error(exc, "registry") from None
+
+    def reissue(self, token: str, reason: str, idempotency_key: str) -> str:
+        """Registry.ReissueNumber: the new number, for the new notification."""
+        try:
+            response = self.registry.ReissueNumber(
+                registry_pb2.ReissueNumberRequest(
+                    token=token, reason=reason, idempotency_key=idempotency_key
+                )
+            )
+        except grpc.RpcError as exc:
+            raise as_domain_error(exc, "registry") from None
+        return str(response.my_number)
+
     def query(
         self,
         token: str,

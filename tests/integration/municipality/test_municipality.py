@@ -31,13 +31,12 @@ from sqlalchemy import MetaData, func, select
 
 from mynumber_core.db import Database
 from mynumber_core.mynumber import is_valid
-from mynumber_core.outbox import OutboxRelay
+from mynumber_core.outbox import OutboxRelay, hub_publisher
 from mynumber_core.registry_client import RegistryClient
 from mynumber_core.structs import to_struct
 from services.health.domain import make_insurer_number
 from services.municipality import models
-from services.municipality.registry_port import GrpcRegistry
-from services.municipality.wiring import outbox_deliverer
+from services.municipality.wiring import event_audience
 from tests.support.stack import Stack
 
 TODAY = dt.date.today()
@@ -353,7 +352,7 @@ def test_move_reaches_linked_agencies_once(env_factory: Callable[..., Env]) -> N
         row.delivered_at = None
     client = RegistryClient(env.stack.channels("municipality"))
     relay = OutboxRelay(
-        "municipality", env.db, models.OutboxEvent, outbox_deliverer(GrpcRegistry(client))
+        "municipality", env.db, models.OutboxEvent, hub_publisher(client, event_audience)
     )
     assert relay.drain() == 1
     # The registry's facts followed (pension links after the redelivery, so it is no

@@ -16,7 +16,7 @@ from mynumber_core.db import Database
 from mynumber_core.facts import BasicFacts
 from mynumber_core.keyring import BlindIndex, FieldCipher, Keyring
 from mynumber_core.mynumber import check_digit
-from mynumber_core.outbox import OutboxRelay
+from mynumber_core.outbox import OutboxRelay, hub_publisher
 from mynumber_core.provider import ProvideCall
 from services.health import models
 from services.health.domain import (
@@ -28,10 +28,10 @@ from services.health.domain import (
     make_insurer_number,
 )
 from services.health.usecases import (
+    NOTICE_AUDIENCE,
     EnrolCommand,
     HealthInsurer,
     InsuredRef,
-    make_notice_publisher,
 )
 
 TODAY = dt.date(2025, 6, 1)
@@ -287,7 +287,7 @@ def test_notice_goes_through_the_outbox(
     notice_id = insurer.notify_vaccination_due(token, "influenza", "2025-12-31", "n-1")
     assert insurer.notify_vaccination_due(token, "influenza", "2025-12-31", "n-1") == notice_id
     assert count(db, models.OutboxEvent) == 1
-    relay = OutboxRelay("health", db, models.OutboxEvent, make_notice_publisher(registry))
+    relay = OutboxRelay("health", db, models.OutboxEvent, hub_publisher(registry, NOTICE_AUDIENCE))
     assert relay.drain() == 1
     assert relay.drain() == 0
     [(tok, event_type, event_id, payload, procedure, audience)] = registry.published

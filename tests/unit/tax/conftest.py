@@ -12,11 +12,11 @@ import pytest
 
 from mynumber_core import errors
 from mynumber_core.db import Database
-from mynumber_core.facts import BasicFacts
+from mynumber_core.facts import BasicFacts, FormIdentity
 from mynumber_core.keyring import FieldCipher, Keyring
 from mynumber_core.registry_client import RegistryClient
 from services.tax.models import CIPHER, Base
-from services.tax.usecases import FormIdentity, TaxService
+from services.tax.usecases import TaxService
 
 TODAY = dt.date(2026, 11, 26)
 NUMBER = "111222333446"

@@ -53,7 +53,7 @@ def test_registration_is_idempotent_and_stores_no_number(service: TaxService, db
 
 
 def test_bad_identity_is_refused_before_linking(service: TaxService, db: Database) -> None:
-    from services.tax.usecases import FormIdentity
+    from mynumber_core.facts import FormIdentity
 
     with pytest.raises(errors.InvalidInput):
         FormIdentity.parse("111222333445", "佐藤 花子", "1985-02-03", "female", "横浜市")
