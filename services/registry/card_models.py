@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import DateTime, ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import DateTime, ForeignKey, Index, String, Text, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from services.registry.models import Base
 
-__all__ = ["Base", "CardRecord"]
+__all__ = ["Base", "CardRecord", "revoke_person_cards"]
 
 
 class CardRecord(Base):
@@ -34,3 +34,16 @@ class CardRecord(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     revoked_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
     revocation_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+def revoke_person_cards(
+    session: Session, person_id: int, now: dt.datetime, *, by: str, reason: str
+) -> int:
+    """Revoke every active card of a person (e.g. on death); returns how many."""
+    cards = session.scalars(
+        select(CardRecord).where(CardRecord.person_id == person_id, CardRecord.status == "active")
+    ).all()
+    for card in cards:
+        card.status = "revoked"
+        card.revoked_at, card.revoked_by, card.revocation_reason = now, by, reason
+    return len(cards)

@@ -49,7 +49,7 @@ _P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 class CardStatus:
     """States of a card row."""
 
-    ACTIVE = "active"
+    ACTIVE = "active"  # the literals are shared with card_models.revoke_person_cards
     REVOKED = "revoked"
 
 

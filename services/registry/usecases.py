@@ -23,6 +23,7 @@ from mynumber_core.keyring import BlindIndex
 from mynumber_core.mynumber import InvalidMyNumber, generate, validate
 from services.registry import domain
 from services.registry.bulk import BulkEnroller
+from services.registry.card_models import revoke_person_cards
 from services.registry.domain import AccessRights, Outcome, PersonStatus
 from services.registry.exchange_log import ExchangeLogStore, NewEntry
 from services.registry.models import (
@@ -342,6 +343,13 @@ class Registry:
             person.facts = _facts_json(facts)
             if deceased:
                 person.status = PersonStatus.DECEASED
+                revoke_person_cards(
+                    session,
+                    person.id,
+                    _now(),
+                    by="municipality",
+                    reason="cessationOfOperation",
+                )
             person.updated_at = _now()
 
     def reissue(self, caller: str | None, token: str, idempotency_key: str) -> str:

@@ -155,6 +155,29 @@ def test_issue_verify_revoke_and_reissue(env: Env) -> None:
     ) == (grpc.StatusCode.FAILED_PRECONDITION)
 
 
+def test_death_revokes_every_active_card(env: Env) -> None:
+    ume = env.register("松本 梅", "1931-03-03", pb.SEX_FEMALE, "長野県松本市丸の内3-7")
+    key, issued = env.issue(ume)
+    ca = bytes(issued.ca_certificate_pem)
+    assert (
+        verify_card_signature(
+            issued.certificate_pem, ca, env.crl(), CHALLENGE, _sign(key, CHALLENGE)
+        )
+        == issued.serial
+    )
+    env.registry.UpdateFacts(pb.UpdateFactsRequest(token=ume.token, facts=ume.facts, deceased=True))
+    crl = env.crl()
+    with pytest.raises(CardRejected) as info:
+        verify_card_signature(issued.certificate_pem, ca, crl, CHALLENGE, _sign(key, CHALLENGE))
+    assert info.value.reason == RejectReason.REVOKED
+    serial = x509.load_pem_x509_certificate(issued.certificate_pem).serial_number
+    entry = x509.load_pem_x509_crl(crl).get_revoked_certificate_by_serial_number(serial)
+    assert entry is not None
+    assert entry.extensions.get_extension_for_class(x509.CRLReason).value.reason == (
+        x509.ReasonFlags.cessation_of_operation
+    )
+
+
 def test_identify_card_gives_the_portal_token_link_would(env: Env) -> None:
     taro = env.register("佐藤 太郎", "1978-11-03", pb.SEX_MALE, "大阪府大阪市北区中之島1-3-20")
     jiro = env.register("鈴木 次郎", "1990-02-28", pb.SEX_MALE, "福岡県福岡市中央区天神1-8-1")
