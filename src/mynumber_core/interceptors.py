@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import contextvars
+import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -79,6 +80,18 @@ def current_request_id() -> str | None:
     return str(value) if value else None
 
 
+_DIGIT_RUN = re.compile(r"[0-9]{12}")
+
+
+def new_request_id() -> str:
+    """A fresh request id: 32 hex digits, never with a run of 12 decimal digits (the log's
+    My Number redaction would otherwise mask part of it and break log correlation)."""
+    while True:
+        candidate = uuid.uuid4().hex
+        if not _DIGIT_RUN.search(candidate):
+            return candidate
+
+
 def _short(method_name: str) -> str:
     return method_name.rsplit("/", 1)[-1]
 
@@ -97,7 +110,7 @@ class CallInterceptor(ServerInterceptor):
         method_name: str,
     ) -> Any:
         metadata = dict(context.invocation_metadata() or ())
-        request_id = str(metadata.get(REQUEST_ID_HEADER) or uuid.uuid4().hex)[:64]
+        request_id = str(metadata.get(REQUEST_ID_HEADER) or new_request_id())[:64]
         caller = peer_service(context)
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(
