@@ -2,12 +2,40 @@
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 
 import grpc
 
 from mynumber_core.interceptors import ClientContextInterceptor
 from mynumber_core.tls import TlsMaterial
+
+
+def _address_list(service: str, addresses: str) -> str:
+    """``ipv4:``/``ipv6:`` target for a comma-separated list of replica addresses.
+
+    gRPC resolves a list only when every entry is an IP literal; a host name in it would leave
+    the channel failing every call with UNAVAILABLE, so it is refused here with a fix.
+    """
+    parts = [p.strip() for p in addresses.split(",") if p.strip()]
+    kinds: set[int] = set()
+    for part in parts:
+        host, _, port = part.rpartition(":")
+        try:
+            version: int = ipaddress.ip_address(host.strip("[]")).version
+        except ValueError:
+            version = 0  # a host name, or no port at all
+        bracketed = host.startswith("[") and host.endswith("]")
+        kinds.add(version if port.isdigit() and bracketed == (version == 6) else 0)
+    if kinds == {4}:
+        return "ipv4:" + ",".join(parts)
+    if kinds == {6}:
+        return "ipv6:" + ",".join(parts)
+    raise RuntimeError(
+        f"endpoint for {service!r} lists several addresses, so each must be IP:port (IPv4) "
+        f"or [IPv6]:port, all of one family, not {addresses!r}; or give one DNS name whose "
+        "records list the replicas (e.g. a headless Kubernetes Service)"
+    )
 
 
 class Channels:
@@ -34,7 +62,7 @@ class Channels:
         except KeyError:
             raise RuntimeError(f"no endpoint configured for service {service!r}") from None
         if "," in address:
-            return "ipv4:" + address
+            return _address_list(service, address)
         return address
 
     def channel(self, service: str) -> grpc.Channel:
