@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mynumber_core import errors, metrics
@@ -298,11 +299,19 @@ class Registry:
     def link(self, caller: str | None, raw_number: str, facts: BasicFacts) -> tuple[str, int]:
         """Exchange a number plus all four facts for the caller's token."""
         dom = require_domain(caller)
-        with self.db.transaction() as session:
-            person = self._person_by_number(session, raw_number)
-            if not _facts_from_json(person.facts).matches(facts):
-                raise errors.NotFound(_NO_MATCH)
-            return self._link(session, person, dom)
+        for attempt in range(3):
+            try:
+                with self.db.transaction() as session:
+                    person = self._person_by_number(session, raw_number)
+                    if not _facts_from_json(person.facts).matches(facts):
+                        raise errors.NotFound(_NO_MATCH)
+                    return self._link(session, person, dom)
+            except IntegrityError:
+                # Concurrent first links race to create the domain's key row (or the same
+                # person's link); the loser retries and finds the winner's row.
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def _person_by_token(self, session: Session, dom: str, token: str) -> Person | None:
         opened = self.vault.open(dom, token)
