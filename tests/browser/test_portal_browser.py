@@ -93,7 +93,7 @@ def test_resident_journey(env: PortalEnv, browser: object) -> None:
         viewport={"width": 1280, "height": 900}, locale="ja-JP"
     )
     page = context.new_page()
-    page.set_default_timeout(20_000)
+    page.set_default_timeout(40_000)
 
     # Login: the page shows a one-time code; the card approves it from the terminal.
     page.goto(f"{env.url}/login")
@@ -154,7 +154,7 @@ def test_resident_journey(env: PortalEnv, browser: object) -> None:
     page.wait_for_selector("li[data-kind='pension_exemption']")
 
     # The decision arrives in the inbox (pension decides asynchronously).
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 45
     while time.monotonic() < deadline:
         env.gateway.relay.drain()  # type: ignore[union-attr]
         page.goto(f"{env.url}/inbox")
