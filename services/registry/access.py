@@ -44,4 +44,5 @@ ACCESS: AccessTable = {
             "IdentifyCard": frozenset({"gateway"}),
         },
     ),
+    **_methods("Security", {"ListSecurityEvents": frozenset({"operator"})}),
 }

@@ -10,6 +10,7 @@ import grpc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from mynumber.exchange.v1 import exchange_pb2, exchange_pb2_grpc
 from mynumber.registry.v1 import registry_pb2_grpc
+from pydantic import Field
 
 from mynumber_core import errors
 from mynumber_core.channels import Channels
@@ -21,6 +22,15 @@ from mynumber_core.settings import ServiceSettings
 from mynumber_core.structs import from_struct, to_struct
 from mynumber_core.tls import TlsMaterial
 from services.registry import models
+from services.registry.abuse import (
+    AbuseInterceptor,
+    AbuseLimits,
+    LinkGuard,
+    QueryRateMonitor,
+    SecurityLog,
+    SecurityServicer,
+    audited_access,
+)
 from services.registry.access import ACCESS
 from services.registry.cards import CardAuthority, CardService
 from services.registry.cards_servicer import CardsServicer
@@ -37,6 +47,21 @@ class RegistrySettings(ServiceSettings):
     """Registry settings beyond the shared ones."""
 
     access_rights_path: Path = DEFAULT_ACCESS_RIGHTS
+    # Abuse resistance (services/registry/abuse.py): failed-Link limits and query-rate alerts.
+    link_failures_per_number: int = Field(5, ge=1)
+    link_number_window_seconds: float = Field(3600.0, gt=0)
+    link_failures_per_domain: int = Field(100, ge=1)
+    link_domain_window_seconds: float = Field(60.0, gt=0)
+    query_rate_bucket_seconds: int = Field(60, ge=1)
+    query_rate_baseline_buckets: int = Field(60, ge=1)
+    query_rate_factor: float = Field(5.0, gt=0)
+    query_rate_floor: int = Field(100, ge=1)
+
+    def abuse_limits(self) -> AbuseLimits:
+        """The abuse-resistance limits as one value."""
+        return AbuseLimits(
+            **{name: getattr(self, name) for name in AbuseLimits.__dataclass_fields__}
+        )
 
 
 SETTINGS_CLASS = RegistrySettings
@@ -144,12 +169,20 @@ def build_app(settings: ServiceSettings) -> GrpcApp:
     """The registry's gRPC application."""
     registry = build_registry(settings)
     cards = CardService(registry, CardAuthority.from_keyring(Keyring.load(settings.keyring_path)))
+    limits = settings.abuse_limits() if isinstance(settings, RegistrySettings) else AbuseLimits()
+    events = SecurityLog(registry.db)
+    abuse = AbuseInterceptor(
+        LinkGuard(registry.db, registry.blind, limits),
+        QueryRateMonitor(registry.db, events, limits),
+        events,
+    )
 
     def register(server: grpc.Server) -> None:
         registry_pb2_grpc.add_RegistryServicer_to_server(RegistryServicer(registry), server)
         registry_pb2_grpc.add_HubServicer_to_server(HubServicer(registry), server)
         registry_pb2_grpc.add_ExchangeLogServicer_to_server(ExchangeLogServicer(registry), server)
         registry_pb2_grpc.add_CardsServicer_to_server(CardsServicer(cards), server)
+        registry_pb2_grpc.add_SecurityServicer_to_server(SecurityServicer(events), server)
 
     return GrpcApp(
         name="registry",
@@ -158,8 +191,10 @@ def build_app(settings: ServiceSettings) -> GrpcApp:
             "mynumber.registry.v1.Hub",
             "mynumber.registry.v1.ExchangeLog",
             "mynumber.registry.v1.Cards",
+            "mynumber.registry.v1.Security",
         ],
         register=register,
-        access=ACCESS,
+        access=audited_access(ACCESS, events),
+        extra_interceptors=[abuse],
         on_stop=registry.db.dispose,
     )

@@ -1,0 +1,520 @@
+"""Abuse resistance at the registry: Link rate limits, query-rate anomaly alerts, and a record
+of every denied or failed call.
+
+* **Link guessing.** Link answers "does this number go with these four facts?", so an agency
+  (or a stolen agency certificate) could guess. Failed Link attempts are counted in sliding
+  windows per number (keyed by the number's blind index under its own purpose, never the
+  number) and per calling domain; once a limit is reached every Link for that number (or from
+  that domain) is refused with RESOURCE_EXHAUSTED *before* any lookup, naming when to retry,
+  until enough failures age out of the window. A correct Link does not count, but it is
+  refused like any other while the number is locked: otherwise the limit would tell a guesser
+  when they hit. The counters are rows in the registry database, so every replica sees them.
+* **Query-rate anomalies.** Hub queries are counted per agency in time buckets (database
+  rows, shared by replicas). When the current bucket is far above the agency's usual rate
+  (more than ``factor`` × the median of the trailing buckets, and at least ``floor``), one
+  ``query_rate_anomaly`` security event is recorded per agency and bucket (a unique
+  ``dedup_key`` makes it exactly one across replicas), a warning is logged and
+  ``mynumber_security_alerts_total{kind}`` is incremented.
+* **Denied and failed calls.** Every PERMISSION_DENIED, UNAUTHENTICATED and
+  RESOURCE_EXHAUSTED answered by the registry, and every failed Link, becomes a
+  ``security_events`` row: time, caller identity, method, status, request id, and for Link the
+  number's blind index. Never the number, a name or a fact: messages are not stored.
+
+:class:`AbuseInterceptor` applies all of this to the registry's gRPC server;
+:func:`audited_access` wraps the access table so refusals by the authorization interceptor
+(which runs before any app interceptor) are recorded too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import statistics
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+import structlog
+from google.protobuf import timestamp_pb2
+from grpc_interceptor import ServerInterceptor
+from mynumber.registry.v1 import registry_pb2 as pb
+from mynumber.registry.v1 import registry_pb2_grpc as pb_grpc
+from prometheus_client import Counter
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from mynumber_core import errors
+from mynumber_core.interceptors import (
+    ANY_PEER,
+    AccessTable,
+    current_caller,
+    current_request_id,
+    status_for,
+)
+from mynumber_core.keyring import BlindIndex
+from mynumber_core.mynumber import InvalidMyNumber, validate
+from mynumber_core.structs import to_struct
+from services.registry.abuse_models import LinkFailure, QueryRateBucket, SecurityEvent
+from services.registry.domain import domain_of
+
+SECURITY_ALERTS = Counter(
+    "mynumber_security_alerts_total",
+    "Security alerts raised by the registry, by kind.",
+    ["kind"],
+)
+
+log = structlog.get_logger("mynumber.security")
+
+LINK_METHOD = "/mynumber.registry.v1.Registry/Link"
+QUERY_METHOD = "/mynumber.registry.v1.Hub/Query"
+BATCH_QUERY_METHOD = "/mynumber.registry.v1.Hub/BatchQuery"
+LINK_GUARD_PURPOSE = "link-guard"
+"""Blind-index purpose of the per-number counter: distinct from the registry's number index, so
+security rows cannot be joined to ``persons`` without the key."""
+
+_AUDITED = {
+    grpc.StatusCode.PERMISSION_DENIED: "permission_denied",
+    grpc.StatusCode.UNAUTHENTICATED: "unauthenticated",
+    grpc.StatusCode.RESOURCE_EXHAUSTED: "rate_limited",
+}
+_LINK_FAILURES = {
+    grpc.StatusCode.NOT_FOUND,
+    grpc.StatusCode.INVALID_ARGUMENT,
+    grpc.StatusCode.FAILED_PRECONDITION,
+}
+MAX_LIST = 1000
+
+Clock = Callable[[], dt.datetime]
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    """SQLite hands back naive datetimes; everything here is UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class AbuseLimits:
+    """The configured limits (from RegistrySettings)."""
+
+    link_failures_per_number: int = 5
+    link_number_window_seconds: float = 3600.0
+    link_failures_per_domain: int = 100
+    link_domain_window_seconds: float = 60.0
+    query_rate_bucket_seconds: int = 60
+    query_rate_baseline_buckets: int = 60
+    query_rate_factor: float = 5.0
+    query_rate_floor: int = 100
+
+
+class SecurityLog:
+    """The ``security_events`` table."""
+
+    def __init__(self, db: Any, clock: Clock = _utc_now) -> None:
+        self._db = db
+        self._clock = clock
+
+    def record(
+        self,
+        kind: str,
+        *,
+        caller: str | None,
+        method: str,
+        status: str,
+        request_id: str | None = None,
+        number_index: str | None = None,
+        detail: Mapping[str, Any] | None = None,
+        dedup_key: str | None = None,
+    ) -> bool:
+        """Append one event; False when ``dedup_key`` was already recorded (by any replica)."""
+        row = SecurityEvent(
+            at=self._clock(),
+            kind=kind,
+            caller=(caller or "-")[:64],
+            method=method[:128],
+            status=status,
+            request_id=(request_id or current_request_id() or "-")[:64],
+            number_index=number_index,
+            detail=json.dumps(dict(detail or {}), sort_keys=True),
+            dedup_key=dedup_key,
+        )
+        try:
+            with self._db.transaction() as session:
+                session.add(row)
+        except IntegrityError:
+            if dedup_key is None:
+                raise
+            return False
+        return True
+
+    def recent(
+        self, *, kind: str = "", caller: str = "", limit: int = 100, before_id: int = 0
+    ) -> list[SecurityEvent]:
+        """Newest first, optionally filtered by kind and caller."""
+        query = select(SecurityEvent)
+        if kind:
+            query = query.where(SecurityEvent.kind == kind)
+        if caller:
+            query = query.where(SecurityEvent.caller == caller)
+        if before_id > 0:
+            query = query.where(SecurityEvent.id < before_id)
+        query = query.order_by(SecurityEvent.id.desc()).limit(limit)
+        with self._db.transaction() as session:
+            return list(session.scalars(query))
+
+
+class LinkGuard:
+    """Sliding-window limits on failed Link attempts, per number and per calling domain."""
+
+    def __init__(
+        self, db: Any, blind: BlindIndex, limits: AbuseLimits, clock: Clock = _utc_now
+    ) -> None:
+        self._db = db
+        self._blind = blind
+        self._limits = limits
+        self._clock = clock
+
+    def number_index(self, raw_number: str) -> str | None:
+        """The guard's blind index of a well-formed number (None for malformed input)."""
+        try:
+            number = validate(raw_number)
+        except InvalidMyNumber:
+            return None
+        return self._blind.index(LINK_GUARD_PURPOSE, number)
+
+    def _candidates(self, scope: str, key: str, raw_number: str | None) -> list[str]:
+        if scope == "number" and raw_number is not None:
+            return self._blind.candidates(LINK_GUARD_PURPOSE, validate(raw_number))
+        return [key]
+
+    def _limited_until(
+        self, scope: str, keys: list[str], limit: int, window: float
+    ) -> dt.datetime | None:
+        now = self._clock()
+        since = now - dt.timedelta(seconds=window)
+        with self._db.transaction() as session:
+            times = [
+                _aware(t)
+                for t in session.scalars(
+                    select(LinkFailure.at)
+                    .where(
+                        LinkFailure.scope == scope,
+                        LinkFailure.key.in_(keys),
+                        LinkFailure.at > since,
+                    )
+                    .order_by(LinkFailure.at)
+                )
+            ]
+        if len(times) < limit:
+            return None
+        # The window frees up when enough of the oldest failures have aged out.
+        return times[len(times) - limit] + dt.timedelta(seconds=window)
+
+    def check(self, dom: str, raw_number: str) -> None:
+        """RESOURCE_EXHAUSTED (naming when to retry) while a limit is reached."""
+        lim = self._limits
+        until = self._limited_until(
+            "domain", [dom], lim.link_failures_per_domain, lim.link_domain_window_seconds
+        )
+        if until is not None:
+            raise errors.RateLimited(
+                f"too many failed Link attempts from {dom} "
+                f"(at most {lim.link_failures_per_domain} in {lim.link_domain_window_seconds:g} "
+                f"s); retry after {until.isoformat(timespec='seconds')} "
+                f"(in {self._seconds_until(until)} s)"
+            )
+        index = self.number_index(raw_number)
+        if index is None:
+            return
+        until = self._limited_until(
+            "number",
+            self._candidates("number", index, raw_number),
+            lim.link_failures_per_number,
+            lim.link_number_window_seconds,
+        )
+        if until is not None:
+            raise errors.RateLimited(
+                "too many failed Link attempts for this number "
+                f"(at most {lim.link_failures_per_number} in "
+                f"{lim.link_number_window_seconds:g} s); Link for it is suspended until "
+                f"{until.isoformat(timespec='seconds')} (retry in {self._seconds_until(until)} s); "
+                "check the number and the four facts against the resident's documents"
+            )
+
+    def _seconds_until(self, until: dt.datetime) -> int:
+        return max(1, int((until - self._clock()).total_seconds() + 0.999))
+
+    def record_failure(self, dom: str, raw_number: str) -> None:
+        """Count one failed Link against the domain and (if well-formed) the number."""
+        now = self._clock()
+        lim = self._limits
+        index = self.number_index(raw_number)
+        with self._db.transaction() as session:
+            session.add(LinkFailure(scope="domain", key=dom, at=now))
+            session.execute(
+                delete(LinkFailure).where(
+                    LinkFailure.scope == "domain",
+                    LinkFailure.key == dom,
+                    LinkFailure.at < now - dt.timedelta(seconds=lim.link_domain_window_seconds),
+                )
+            )
+            if index is not None:
+                session.add(LinkFailure(scope="number", key=index, at=now))
+                session.execute(
+                    delete(LinkFailure).where(
+                        LinkFailure.scope == "number",
+                        LinkFailure.key.in_(self._candidates("number", index, raw_number)),
+                        LinkFailure.at < now - dt.timedelta(seconds=lim.link_number_window_seconds),
+                    )
+                )
+
+
+class QueryRateMonitor:
+    """Per-agency query counts in time buckets, and an alert when a bucket is anomalous."""
+
+    def __init__(
+        self, db: Any, events: SecurityLog, limits: AbuseLimits, clock: Clock = _utc_now
+    ) -> None:
+        self._db = db
+        self._events = events
+        self._limits = limits
+        self._clock = clock
+        self._alerted: set[tuple[str, dt.datetime]] = set()
+
+    def _bucket(self, now: dt.datetime) -> dt.datetime:
+        size = self._limits.query_rate_bucket_seconds
+        return dt.datetime.fromtimestamp(int(now.timestamp()) // size * size, dt.UTC)
+
+    def _increment(self, agency: str, bucket: dt.datetime, n: int) -> int:
+        with self._db.transaction() as session:
+            dialect = session.get_bind().dialect.name
+            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            stmt = insert(QueryRateBucket).values(agency=agency, bucket_start=bucket, count=n)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[QueryRateBucket.agency, QueryRateBucket.bucket_start],
+                set_={"count": QueryRateBucket.count + n},
+            )
+            session.execute(stmt)
+            count = session.scalar(
+                select(QueryRateBucket.count).where(
+                    QueryRateBucket.agency == agency, QueryRateBucket.bucket_start == bucket
+                )
+            )
+        return int(count or 0)
+
+    def _baseline(self, agency: str, bucket: dt.datetime) -> float:
+        lim = self._limits
+        since = bucket - dt.timedelta(
+            seconds=lim.query_rate_bucket_seconds * lim.query_rate_baseline_buckets
+        )
+        with self._db.transaction() as session:
+            counts = list(
+                session.scalars(
+                    select(QueryRateBucket.count).where(
+                        QueryRateBucket.agency == agency,
+                        QueryRateBucket.bucket_start >= since,
+                        QueryRateBucket.bucket_start < bucket,
+                    )
+                )
+            )
+        # Buckets without a row are quiet periods: they count as zero.
+        counts += [0] * (lim.query_rate_baseline_buckets - len(counts))
+        return float(statistics.median(counts)) if counts else 0.0
+
+    def observe(self, agency: str, n: int = 1, *, method: str = QUERY_METHOD) -> bool:
+        """Count ``n`` queries now; True if this raised the bucket's (single) alert."""
+        lim = self._limits
+        bucket = self._bucket(self._clock())
+        count = self._increment(agency, bucket, n)
+        if count < lim.query_rate_floor or (agency, bucket) in self._alerted:
+            return False
+        median = self._baseline(agency, bucket)
+        if count <= lim.query_rate_factor * median:
+            return False
+        self._alerted.add((agency, bucket))
+        raised = self._events.record(
+            "query_rate_anomaly",
+            caller=agency,
+            method=method,
+            status="OK",
+            detail={
+                "agency": agency,
+                "bucket_start": bucket.isoformat(),
+                "bucket_seconds": lim.query_rate_bucket_seconds,
+                "count": count,
+                "trailing_median": median,
+                "factor": lim.query_rate_factor,
+                "floor": lim.query_rate_floor,
+            },
+            dedup_key=f"query_rate_anomaly:{agency}:{bucket.isoformat()}",
+        )
+        if raised:
+            SECURITY_ALERTS.labels("query_rate_anomaly").inc()
+            log.warning(
+                "query rate anomaly",
+                agency=agency,
+                count=count,
+                trailing_median=median,
+                bucket_seconds=lim.query_rate_bucket_seconds,
+            )
+        return raised
+
+
+class AbuseInterceptor(ServerInterceptor):
+    """Applies the Link limits and the query monitor; records refused and failed calls.
+
+    It runs inside the shared CallInterceptor and AuthorizationInterceptor, so the caller is
+    authenticated and allowed by the access table when it gets here.
+    """
+
+    def __init__(self, guard: LinkGuard, monitor: QueryRateMonitor, events: SecurityLog) -> None:
+        self._guard = guard
+        self._monitor = monitor
+        self._events = events
+
+    def intercept(
+        self,
+        method: Callable[..., Any],
+        request: Any,
+        context: grpc.ServicerContext,
+        method_name: str,
+    ) -> Any:
+        caller = current_caller()
+        number_index: str | None = None
+        try:
+            if method_name == LINK_METHOD:
+                dom = domain_of(caller) or (caller or "-")
+                number_index = self._guard.number_index(request.my_number)
+                self._guard.check(dom, request.my_number)
+                try:
+                    return method(request, context)
+                except errors.DomainError as exc:
+                    if status_for(exc) in _LINK_FAILURES:
+                        self._guard.record_failure(dom, request.my_number)
+                        self._record("link_failed", caller, method_name, exc, number_index)
+                    raise
+            if method_name == QUERY_METHOD and caller:
+                self._monitor.observe(domain_of(caller) or caller, 1, method=method_name)
+            elif method_name == BATCH_QUERY_METHOD and caller:
+                n = max(1, len(request.queries))
+                self._monitor.observe(domain_of(caller) or caller, n, method=method_name)
+            return method(request, context)
+        except errors.DomainError as exc:
+            kind = _AUDITED.get(status_for(exc))
+            if kind is not None:
+                self._record(kind, caller, method_name, exc, number_index)
+            raise
+
+    def _record(
+        self,
+        kind: str,
+        caller: str | None,
+        method_name: str,
+        exc: errors.DomainError,
+        number_index: str | None,
+    ) -> None:
+        try:
+            self._events.record(
+                kind,
+                caller=caller,
+                method=method_name,
+                status=status_for(exc).name,
+                number_index=number_index,
+                detail={"error": type(exc).__name__},
+            )
+        except Exception as failure:  # the caller gets its real answer even so
+            log.error("security event not recorded", kind=kind, error=type(failure).__name__)
+
+
+class _AuditedPeers(frozenset[str]):
+    """The identities allowed to call one method; a refused identity is recorded."""
+
+    method: str
+    on_denied: Callable[[str, str], None]
+
+    def __new__(
+        cls, peers: frozenset[str], method: str, on_denied: Callable[[str, str], None]
+    ) -> _AuditedPeers:
+        obj = super().__new__(cls, peers)
+        obj.method = method
+        obj.on_denied = on_denied
+        return obj
+
+    def __contains__(self, who: object) -> bool:
+        found = super().__contains__(who)
+        if not found and who != ANY_PEER and not super().__contains__(ANY_PEER):
+            self.on_denied(str(who), self.method)
+        return found
+
+
+def audited_access(table: AccessTable, events: SecurityLog) -> AccessTable:
+    """The same deny-by-default table; each refusal it causes is a ``permission_denied`` event.
+
+    The shared AuthorizationInterceptor asks ``caller in allowed`` before any app interceptor
+    runs; the allowed sets returned here record the refusal as they answer it.
+    """
+
+    def on_denied(who: str, method: str) -> None:
+        try:
+            events.record(
+                "permission_denied",
+                caller=who,
+                method=method,
+                status=grpc.StatusCode.PERMISSION_DENIED.name,
+                detail={"reason": "access_table"},
+            )
+        except Exception as failure:
+            log.error("security event not recorded", error=type(failure).__name__)
+
+    return {method: _AuditedPeers(peers, method, on_denied) for method, peers in table.items()}
+
+
+class SecurityServicer(pb_grpc.SecurityServicer):
+    """Operator access to recent security events."""
+
+    def __init__(self, events: SecurityLog) -> None:
+        self._events = events
+
+    def ListSecurityEvents(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+        if request.limit < 0 or request.before_id < 0:
+            raise errors.InvalidInput("limit and before_id must not be negative")
+        if len(request.kind) > 32 or len(request.caller) > 64:
+            raise errors.InvalidInput("kind (32) or caller (64 characters) is too long")
+        limit = min(request.limit or 100, MAX_LIST)
+        rows = self._events.recent(
+            kind=request.kind, caller=request.caller, limit=limit, before_id=request.before_id
+        )
+        events = []
+        for row in rows:
+            at = timestamp_pb2.Timestamp()
+            at.FromDatetime(_aware(row.at))
+            events.append(
+                pb.SecurityEvent(
+                    id=row.id,
+                    at=at,
+                    kind=row.kind,
+                    caller=row.caller,
+                    method=row.method,
+                    status=row.status,
+                    request_id=row.request_id,
+                    number_index=row.number_index or "",
+                    detail=to_struct(json.loads(row.detail or "{}")),
+                )
+            )
+        return pb.ListSecurityEventsResponse(events=events)
+
+
+def count_events(db: Any, kind: str) -> int:
+    """How many events of one kind are recorded (operator tooling and tests)."""
+    with db.transaction() as session:
+        return int(
+            session.scalar(
+                select(func.count()).select_from(SecurityEvent).where(SecurityEvent.kind == kind)
+            )
+            or 0
+        )
