@@ -36,6 +36,7 @@ def main() -> None:
         rows += sections.exchange(bp, scale)
     with tempfile.TemporaryDirectory(prefix="mynumber-bench-pg-") as tmp:
         rows += sections.bulk_enrolment(Path(tmp), args.enrol if not args.quick else 20_000)
+    rows += __import__("bench.disaster", fromlist=["rows"]).rows(quick=args.quick)
     print()
     print(render(rows))
     sys.stdout.flush()
