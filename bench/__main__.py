@@ -2,7 +2,8 @@
 
 Everything runs on loopback: the services as processes (as ``make run`` starts them, on
 SQLite in a temporary folder) and the echo baselines as processes over the same mTLS.
-Sections: token schemes (in-process), registry operations, cross-agency exchange.
+Sections: token schemes (in-process), registry operations, cross-agency exchange,
+fixed-rate load (open loop).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import sections
+from bench import load, sections
 from bench.table import Row, render
 
 
@@ -24,6 +25,9 @@ def main() -> None:
     parser.add_argument(
         "--enrol", type=int, default=1_000_000, help="residents for the PostgreSQL bulk run"
     )
+    parser.add_argument(
+        "--load-seconds", type=float, default=None, help="fixed-rate load per target (60; quick 10)"
+    )
     args = parser.parse_args()
     scale = 0.2 if args.quick else 1.0
     rows: list[Row] = []
@@ -34,6 +38,7 @@ def main() -> None:
     ):
         rows += sections.registry_operations(bp, scale)
         rows += sections.exchange(bp, scale)
+        rows += load.load(bp, args.load_seconds or (10.0 if args.quick else 60.0))
     with tempfile.TemporaryDirectory(prefix="mynumber-bench-pg-") as tmp:
         rows += sections.bulk_enrolment(Path(tmp), args.enrol if not args.quick else 20_000)
     rows += __import__("bench.disaster", fromlist=["rows"]).rows(quick=args.quick)
