@@ -9,6 +9,7 @@ import click
 from mynumber_cli.admin import admin_group, resident_group
 from mynumber_cli.card import card_group
 from mynumber_cli.config import DEFAULT_VAR, CliContext
+from mynumber_cli.keys import keys_group
 from mynumber_cli.number import number_group
 from mynumber_cli.portal import inbox as portal_inbox
 from mynumber_cli.portal import log as portal_log
@@ -33,6 +34,7 @@ cli.add_command(number_group)
 cli.add_command(resident_group)
 cli.add_command(admin_group)
 cli.add_command(card_group)
+cli.add_command(keys_group)
 cli.add_command(portal_me)
 cli.add_command(portal_log)
 cli.add_command(portal_inbox)

@@ -15,11 +15,13 @@ from pathlib import Path
 
 import grpc
 import pytest
+from click.testing import CliRunner
 from mynumber.registry.v1 import registry_pb2 as pb
 from mynumber.registry.v1 import registry_pb2_grpc as pb_grpc
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
+from mynumber_cli.__main__ import cli
 from mynumber_core.keyring import Keyring
 from mynumber_core.reencrypt import encrypted_columns, rotate_and_reencrypt, service_base
 from mynumber_core.settings import SERVICE_NAMES
@@ -149,3 +151,31 @@ def test_rotation_while_serving(tmp_path: Path, backend: DatabaseFactory) -> Non
         assert again.old_kid == after and again.new_kid != after
         assert _kids(url)["persons.facts"] == {again.new_kid}
         assert tax.Link(pb.LinkRequest(my_number=old[1][0], facts=old[1][1])).token
+
+
+def test_admin_cli_rotates_and_reports(tmp_path: Path, backend: DatabaseFactory) -> None:
+    with Stack(tmp_path, ["registry"], database=backend) as stack:
+        municipality = pb_grpc.RegistryStub(stack.channel("registry", as_identity="municipality"))
+        residents = []
+        for i in range(3):
+            facts = _facts(i)
+            issued = municipality.RegisterResident(
+                pb.RegisterResidentRequest(facts=facts, idempotency_key=uuid.uuid4().hex)
+            )
+            residents.append((issued.my_number, facts))
+        url = stack.database("registry")
+        result = CliRunner().invoke(
+            cli,
+            ["--var", str(tmp_path), "admin", "rotate-data-key", "registry", "--url", url],
+        )
+        assert result.exit_code == 0, result.output
+        assert "data key data-1 -> data-2" in result.output
+        assert "persons: 3 re-encrypted" in result.output
+        assert _kids(url)["persons.number"] == {"data-2"}
+        for number, _ in residents:
+            assert number not in result.output
+        pension = pb_grpc.RegistryStub(stack.channel("registry", as_identity="pension"))
+        for number, facts in residents:
+            assert pension.Link(pb.LinkRequest(my_number=number, facts=facts)).token
+        unknown = CliRunner().invoke(cli, ["--var", str(tmp_path), "admin", "rotate-data-key", "x"])
+        assert unknown.exit_code != 0

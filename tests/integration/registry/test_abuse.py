@@ -15,12 +15,14 @@ from typing import Any
 
 import grpc
 import pytest
+from click.testing import CliRunner
 from mynumber.registry.v1 import registry_pb2 as pb
 from mynumber.registry.v1 import registry_pb2_grpc as pb_grpc
 from prometheus_client import REGISTRY
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
+from mynumber_cli.__main__ import cli
 from mynumber_core.channels import Channels
 from mynumber_core.mynumber import check_digit
 from mynumber_core.server import running
@@ -314,3 +316,12 @@ def test_denied_calls_are_recorded_without_personal_data(stack: Stack) -> None:
     assert {e.request_id for e in response.events} >= {"req-denied-table", "req-denied-rule"}
     bad = _code(lambda: listed.ListSecurityEvents(pb.ListSecurityEventsRequest(limit=-1)))
     assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+    # The operator's CLI shows the same events.
+    (stack.var / "endpoints.json").write_text(json.dumps(stack.endpoints))
+    shown = CliRunner().invoke(
+        cli, ["--var", str(stack.var), "admin", "security-events", "--kind", "permission_denied"]
+    )
+    assert shown.exit_code == 0, shown.output
+    assert "req-denied-table" in shown.output and "RegisterResident" in shown.output
+    assert number not in shown.output and facts.name not in shown.output
