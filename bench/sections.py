@@ -107,6 +107,7 @@ class BenchPlatform:
             self.platform.services,
             self.count,
             progress=lambda msg: print(msg, flush=True),
+            portal_url=f"http://127.0.0.1:{self.platform.http_port}",
         )
         self.echo_b = self._echo(None)
         self.echo_a = self._echo(self.echo_b)

@@ -33,7 +33,13 @@ def _run(args: argparse.Namespace) -> None:
     marker = var / f".seeded-{'postgres' if args.postgres else 'sqlite'}"
     if not (demo.exists() and marker.exists()) or args.reseed:
         print(f"Seeding {args.residents} synthetic residents …", flush=True)
-        seed_platform(var, platform.endpoints, platform.services, args.residents)
+        seed_platform(
+            var,
+            platform.endpoints,
+            platform.services,
+            args.residents,
+            portal_url=f"http://127.0.0.1:{platform.http_port}",
+        )
         for old in var.glob(".seeded-*"):
             old.unlink()
         marker.touch()

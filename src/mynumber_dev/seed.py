@@ -57,6 +57,7 @@ def seed_platform(
     services: list[str],
     count: int,
     progress: Callable[[str], None] = print,
+    portal_url: str | None = None,
 ) -> list[DemoResident]:
     """Create ``count`` residents across every running service; returns them."""
     residents = generate_residents(count)
@@ -80,6 +81,10 @@ def seed_platform(
     if cards is not None and "municipality" in services:
         issued = cards.seed_cards(var, channels, residents)
         progress(f"  issued {issued} My Number Cards (files under var/cards/)")
+    portal = _module("gateway") if "gateway" in services and portal_url else None
+    if portal is not None and portal_url is not None:
+        accounts = portal.seed_portal(portal_url, residents)
+        progress(f"  registered {accounts} payout accounts through the portal")
     save(residents, var / "demo-residents.json")
     return residents
 
