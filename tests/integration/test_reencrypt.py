@@ -23,7 +23,9 @@ from sqlalchemy.pool import NullPool
 
 from mynumber_cli.__main__ import cli
 from mynumber_core.keyring import Keyring
+from mynumber_core.migrations import upgrade
 from mynumber_core.reencrypt import encrypted_columns, rotate_and_reencrypt, service_base
+from mynumber_core.reencrypt import main as reencrypt_main
 from mynumber_core.settings import SERVICE_NAMES
 from mynumber_dev.keys import keyring_path
 from tests.support.stack import DatabaseFactory, Stack
@@ -69,6 +71,17 @@ def test_every_service_has_encrypted_columns_found_generically() -> None:
         for t, cols in encrypted_columns(service_base("registry").metadata.sorted_tables)
     }
     assert registry == {"log_entries": ["result"], "persons": ["facts", "number"]}
+
+
+def test_every_service_database_can_be_walked(tmp_path: Path) -> None:
+    """The generic walk runs on every service's real schema (its migrations at head)."""
+    for service in SERVICE_NAMES:
+        url = f"sqlite:///{tmp_path / service}.db"
+        upgrade(service, url)
+        path = tmp_path / f"{service}-keyring.json"
+        Keyring.generate(["data", "blind"]).save(path)
+        assert reencrypt_main([service, "--url", url, "--keyring", str(path), "--batch", "2"]) == 0
+        assert Keyring.load(path).keyset("data").active == "data-2"
 
 
 def test_rotation_while_serving(tmp_path: Path, backend: DatabaseFactory) -> None:
