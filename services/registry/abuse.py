@@ -336,6 +336,8 @@ class QueryRateMonitor:
         median = self._baseline(agency, bucket)
         if count <= lim.query_rate_factor * median:
             return False
+        # Remember alerted buckets (this replica) so the rest of a burst skips the insert.
+        self._alerted = {k for k in self._alerted if k[1] >= bucket}
         self._alerted.add((agency, bucket))
         raised = self._events.record(
             "query_rate_anomaly",
