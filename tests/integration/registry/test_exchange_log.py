@@ -217,6 +217,7 @@ def test_concurrent_exchanges_get_distinct_gapless_indexes(hub: RegistryEnv) -> 
     assert checkpoint.size == before + 24
     fresh = _fresh_store(hub)
     assert fresh.signed_checkpoint()[0] == response.checkpoint
+    fresh._db.dispose()
 
 
 # ---------------------------------------------------------------------- tampering
@@ -257,7 +258,9 @@ def tampering(env: RegistryEnv) -> Iterator[list[dict[str, Any]]]:
             for row in saved:
                 conn.execute(_INSERT, row)
             conn.execute(text("UPDATE log_head SET size = :n"), {"n": len(saved)})
-        assert _fresh_store(env).signed_checkpoint()[1] == len(saved)
+        store = _fresh_store(env)
+        assert store.signed_checkpoint()[1] == len(saved)
+        store._db.dispose()
 
 
 def _rewrite(row: dict[str, Any], **changes: Any) -> dict[str, Any]:
@@ -316,7 +319,9 @@ def test_database_tampering_is_detected_by_a_verifier_with_an_old_checkpoint(
     log, response = trusted_log(hub)
     saved = verify_checkpoint(log, response.checkpoint)  # what the resident's portal kept
     kept_entry = listed.entries[2]
-    assert _fresh_store(hub).signed_checkpoint()[0] == response.checkpoint  # honest so far
+    honest = _fresh_store(hub)
+    assert honest.signed_checkpoint()[0] == response.checkpoint  # honest so far
+    honest._db.dispose()
 
     with tampering(hub) as rows:
         assert len(rows) == saved.size
