@@ -24,6 +24,8 @@ ACCESS: AccessTable = {
             "ReissueNumber": frozenset({"municipality", "gateway"}),
             "RotateTokenKey": frozenset({"operator"}),
             "SetLocks": frozenset({"gateway"}),
+            "IssueClaimPin": frozenset({"gateway"}),
+            "VerifyClaimPin": frozenset({"gateway", "tax", "pension"}),
         },
     ),
     **_methods("Hub", {"Query": _DOMAINS, "BatchQuery": _DOMAINS, "Publish": _DOMAINS}),

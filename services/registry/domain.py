@@ -26,7 +26,8 @@ ITEM_RE = re.compile(r"^[a-z][a-z0-9_.]{0,63}$")
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 LOCKS = ("protect_claims", "block_online_changes", "block_exchanges")
 """Locks a resident can set. ``block_exchanges`` stops every query that is not the portal's
-own; ``protect_claims`` stops refund and claim procedures; ``block_online_changes`` is enforced
+own; ``protect_claims`` stops refund and claim procedures unless the claimant's claim PIN was
+verified for that procedure (``Registry.VerifyClaimPin``); ``block_online_changes`` is enforced
 by the portal."""
 
 CLAIM_PROCEDURES = frozenset({"tax.refund", "pension.claim"})
@@ -190,14 +191,31 @@ class AccessRights:
         return list(self._publishes)
 
 
-def lock_denial(locks: Iterable[str], requester: str, procedure: str) -> str | None:
-    """The reason a resident's lock refuses this exchange, or None."""
+def lock_denial(
+    locks: Iterable[str], requester: str, procedure: str, *, pin_verified: bool = False
+) -> str | None:
+    """The reason a resident's lock refuses this exchange, or None.
+
+    ``protect_claims`` refuses only refund and claim procedures, and lets them through when
+    the claimant's PIN for this year was verified for that procedure (``pin_verified``).
+    """
     active = set(locks)
     if "block_exchanges" in active and requester != "portal":
         return "the resident has locked inter-agency exchanges (block_exchanges)"
-    if "protect_claims" in active and procedure in CLAIM_PROCEDURES:
-        return "the resident has locked refunds and claims (protect_claims)"
+    if "protect_claims" in active and procedure in CLAIM_PROCEDURES and not pin_verified:
+        return (
+            "the resident has locked refunds and claims (protect_claims); the claimant must "
+            "give this year's claim PIN"
+        )
     return None
+
+
+def pin_procedure_allowed(requester: str, procedure: str) -> bool:
+    """Who may verify a claim PIN for what: an agency for its own claim procedure, the
+    portal for any (it files claims for the resident)."""
+    if procedure not in CLAIM_PROCEDURES:
+        return False
+    return requester == "portal" or procedure.split(".", 1)[0] == requester
 
 
 def canonical_entry(fields: Mapping[str, Any]) -> bytes:

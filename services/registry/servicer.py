@@ -110,6 +110,18 @@ class RegistryServicer(pb_grpc.RegistryServicer):
         locks = self._r.set_locks(current_caller(), request.token, list(request.locks))
         return pb.SetLocksResponse(locks=locks)
 
+    def IssueClaimPin(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+        pin, year = self._r.issue_claim_pin(current_caller(), request.token)
+        return pb.IssueClaimPinResponse(pin=pin, year=year)
+
+    def VerifyClaimPin(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+        until = self._r.verify_claim_pin(
+            current_caller(), request.token, request.pin, request.procedure
+        )
+        stamp = timestamp_pb2.Timestamp()
+        stamp.FromDatetime(until)
+        return pb.VerifyClaimPinResponse(allowed_until=stamp)
+
 
 class HubServicer(pb_grpc.HubServicer):
     """The exchange hub."""

@@ -22,7 +22,7 @@ from mynumber_core import errors, metrics
 from mynumber_core.facts import BasicFacts
 from mynumber_core.keyring import BlindIndex
 from mynumber_core.mynumber import InvalidMyNumber, generate, validate
-from services.registry import domain
+from services.registry import claim_pins, domain
 from services.registry.bulk import BulkEnroller
 from services.registry.card_models import revoke_person_cards
 from services.registry.domain import AccessRights, Outcome, PersonStatus
@@ -435,6 +435,40 @@ class Registry:
                 session.add(PersonLock(person_id=person.id, lock=name, set_at=_now()))
         return sorted(set(locks))
 
+    def issue_claim_pin(self, caller: str | None, token: str) -> tuple[str, int]:
+        """A new claim PIN for this year (the portal asks for the resident); shown once."""
+        if domain.domain_of(caller) != "portal":
+            raise errors.PermissionDenied(
+                "claim PINs are issued to the resident through the portal"
+            )
+        with self.db.transaction() as session:
+            _, person = self.person_for(session, caller, token)
+            if person.status == PersonStatus.DECEASED:
+                raise errors.FailedPrecondition("no claim PIN is issued for a deceased person")
+            return claim_pins.issue(session, person.id, _now())
+
+    def verify_claim_pin(
+        self, caller: str | None, token: str, pin: str, procedure: str
+    ) -> dt.datetime:
+        """Check the PIN a claimant gave; on success the procedure may pass ``protect_claims``
+        for this person until the returned time. Every attempt is recorded."""
+        requester = require_domain(caller)
+        domain.check_procedure(procedure)
+        if not domain.pin_procedure_allowed(requester, procedure):
+            raise errors.PermissionDenied(
+                f"{requester} may not verify a claim PIN for procedure {procedure!r}"
+            )
+        pin = claim_pins.parse_pin(pin)
+        now = _now()
+        with self.db.transaction() as session:
+            _, person = self.person_for(session, caller, token)
+            ok = claim_pins.check(session, person.id, pin, requester, procedure, now)
+        if not ok:
+            raise errors.PermissionDenied(
+                "the claim PIN is wrong; ask the claimant for this year's PIN from the portal"
+            )
+        return now + claim_pins.ALLOWANCE_TTL
+
     def _locks(self, session: Session, person: Person) -> list[str]:
         return list(
             session.scalars(select(PersonLock.lock).where(PersonLock.person_id == person.id))
@@ -500,7 +534,13 @@ class Registry:
                     f"from {provider} under procedure {procedure!r}"
                 )
             else:
-                denial = domain.lock_denial(self._locks(session, person), requester, procedure)
+                locks = self._locks(session, person)
+                verified = (
+                    "protect_claims" in locks
+                    and procedure in domain.CLAIM_PROCEDURES
+                    and claim_pins.allowed(session, person.id, procedure, _now())
+                )
+                denial = domain.lock_denial(locks, requester, procedure, pin_verified=verified)
             provider_token = None if denial else self._translate(session, person, provider)
 
         def entry(outcome: str, reason: str, result: str | None = None, code: int = 0) -> NewEntry:

@@ -4,6 +4,7 @@ from mynumber_core.migrations import run_env
 from services.registry import (
     abuse_models,  # noqa: F401  (abuse tables are in Base.metadata)
     card_models,  # noqa: F401  (the cards table is in Base.metadata)
+    claim_pins,  # noqa: F401  (claim PIN tables are in Base.metadata)
 )
 from services.registry.models import Base
 

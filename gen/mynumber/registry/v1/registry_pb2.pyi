@@ -162,6 +162,36 @@ class SetLocksResponse(_message.Message):
     locks: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, locks: _Optional[_Iterable[str]] = ...) -> None: ...
 
+class IssueClaimPinRequest(_message.Message):
+    __slots__ = ("token",)
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    token: str
+    def __init__(self, token: _Optional[str] = ...) -> None: ...
+
+class IssueClaimPinResponse(_message.Message):
+    __slots__ = ("pin", "year")
+    PIN_FIELD_NUMBER: _ClassVar[int]
+    YEAR_FIELD_NUMBER: _ClassVar[int]
+    pin: str
+    year: int
+    def __init__(self, pin: _Optional[str] = ..., year: _Optional[int] = ...) -> None: ...
+
+class VerifyClaimPinRequest(_message.Message):
+    __slots__ = ("token", "pin", "procedure")
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    PIN_FIELD_NUMBER: _ClassVar[int]
+    PROCEDURE_FIELD_NUMBER: _ClassVar[int]
+    token: str
+    pin: str
+    procedure: str
+    def __init__(self, token: _Optional[str] = ..., pin: _Optional[str] = ..., procedure: _Optional[str] = ...) -> None: ...
+
+class VerifyClaimPinResponse(_message.Message):
+    __slots__ = ("allowed_until",)
+    ALLOWED_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    allowed_until: _timestamp_pb2.Timestamp
+    def __init__(self, allowed_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
 class RotateTokenKeyRequest(_message.Message):
     __slots__ = ("domain",)
     DOMAIN_FIELD_NUMBER: _ClassVar[int]

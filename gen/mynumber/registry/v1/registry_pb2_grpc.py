@@ -78,6 +78,16 @@ class RegistryStub:
                 request_serializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.SetLocksRequest.SerializeToString,
                 response_deserializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.SetLocksResponse.FromString,
                 _registered_method=True)
+        self.IssueClaimPin = channel.unary_unary(
+                '/mynumber.registry.v1.Registry/IssueClaimPin',
+                request_serializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.IssueClaimPinRequest.SerializeToString,
+                response_deserializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.IssueClaimPinResponse.FromString,
+                _registered_method=True)
+        self.VerifyClaimPin = channel.unary_unary(
+                '/mynumber.registry.v1.Registry/VerifyClaimPin',
+                request_serializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.VerifyClaimPinRequest.SerializeToString,
+                response_deserializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.VerifyClaimPinResponse.FromString,
+                _registered_method=True)
 
 
 class RegistryServicer:
@@ -144,6 +154,23 @@ class RegistryServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def IssueClaimPin(self, request, context):
+        """Issue this calendar year's 6-digit claim PIN (portal only, after a card step-up). The PIN
+        is returned once and kept only as a salted hash; a new one replaces the old.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def VerifyClaimPin(self, request, context):
+        """Check the claim PIN a claimant gave (agencies for their own claim procedure, the portal
+        for any). On success the procedure passes the protect_claims lock for this person for a
+        short while; a wrong PIN is PERMISSION_DENIED, too many wrong PINs RESOURCE_EXHAUSTED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RegistryServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -186,6 +213,16 @@ def add_RegistryServicer_to_server(servicer, server):
                     servicer.SetLocks,
                     request_deserializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.SetLocksRequest.FromString,
                     response_serializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.SetLocksResponse.SerializeToString,
+            ),
+            'IssueClaimPin': grpc.unary_unary_rpc_method_handler(
+                    servicer.IssueClaimPin,
+                    request_deserializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.IssueClaimPinRequest.FromString,
+                    response_serializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.IssueClaimPinResponse.SerializeToString,
+            ),
+            'VerifyClaimPin': grpc.unary_unary_rpc_method_handler(
+                    servicer.VerifyClaimPin,
+                    request_deserializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.VerifyClaimPinRequest.FromString,
+                    response_serializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.VerifyClaimPinResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -408,6 +445,60 @@ class Registry:
             '/mynumber.registry.v1.Registry/SetLocks',
             mynumber_dot_registry_dot_v1_dot_registry__pb2.SetLocksRequest.SerializeToString,
             mynumber_dot_registry_dot_v1_dot_registry__pb2.SetLocksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def IssueClaimPin(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mynumber.registry.v1.Registry/IssueClaimPin',
+            mynumber_dot_registry_dot_v1_dot_registry__pb2.IssueClaimPinRequest.SerializeToString,
+            mynumber_dot_registry_dot_v1_dot_registry__pb2.IssueClaimPinResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def VerifyClaimPin(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mynumber.registry.v1.Registry/VerifyClaimPin',
+            mynumber_dot_registry_dot_v1_dot_registry__pb2.VerifyClaimPinRequest.SerializeToString,
+            mynumber_dot_registry_dot_v1_dot_registry__pb2.VerifyClaimPinResponse.FromString,
             options,
             channel_credentials,
             insecure,
