@@ -21,6 +21,7 @@ from mynumber_core.errors import InvalidInput
 
 MY_INFORMATION_PROCEDURE = "portal.my_information"
 PAYMENTS_PROCEDURE = "portal.payments"
+PAYOUT_PROCEDURE = "portal.payout_account"
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,29 @@ def holder_matches(holder_kana: str, registered_kana: str) -> bool:
 
 COOLING_OFF = dt.timedelta(days=14)
 """Agencies hold payouts to an account changed more recently than this (unless confirmed
-with a card signature, which every portal change is)."""
+with a card signature, which every portal change is), and after an address change until the
+resident confirms the account again (``confirm_payout``); see ``mynumber_core.payout``."""
+
+CLAIM_PIN_RE = re.compile(r"[0-9]{6}")
+
+
+def parse_claim_pin(value: Any) -> str | None:
+    """The optional 6-digit claim PIN (protect_claims); never echoed back."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not CLAIM_PIN_RE.fullmatch(value):
+        raise InvalidInput("pin must be the 6-digit claim PIN issued on the locks page")
+    return value
+
+
+REISSUE_REASONS = ("leaked", "lost_notification", "fraud_suspected")
+
+
+def parse_reissue_reason(value: Any) -> str:
+    """Why the resident asks for a new number (a code, never free text: no personal data)."""
+    if value not in REISSUE_REASONS:
+        raise InvalidInput(f"reason must be one of {', '.join(REISSUE_REASONS)}")
+    return str(value)
 
 
 def mask_account_number(number: str) -> str:
@@ -227,6 +250,10 @@ ACTIONS = (
     "apply_move_out",
     "set_locks",
     "grant_business",
+    "confirm_payout",
+    "issue_claim_pin",
+    "reissue_number",
+    "pension_claim",
 )
 """Sensitive actions that need a fresh card signature over ``action_message``."""
 

@@ -132,6 +132,9 @@ class PayoutAccountRow(Base):
     details: Mapped[str] = mapped_column(EncryptedText(CIPHER, "payout_accounts.details"))
     account_index: Mapped[str] = mapped_column(String(96), index=True)
     confirmed_with_card: Mapped[bool] = mapped_column(Boolean, default=True)
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    """When the resident last confirmed payouts to this account with a card signature (the
+    change itself, or the ``confirm_payout`` step-up); agencies release held payouts after it."""
     registered_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 

@@ -80,6 +80,10 @@ def _aware(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
+def _jst_year(moment: dt.datetime) -> int:
+    return _aware(moment).astimezone(dt.timezone(dt.timedelta(hours=9))).year
+
+
 def _new_id(prefix: str) -> str:
     return prefix + uuid.uuid4().hex[:24]
 
@@ -451,6 +455,14 @@ class Portal:
             return domain.parse_move_out(raw, today)
         if action == "set_locks":
             return {"locks": ",".join(domain.parse_locks(raw.get("locks")))}
+        if action == "confirm_payout":
+            return {"payout_account": "current"}
+        if action == "issue_claim_pin":
+            return {"year": str(_jst_year(self._clock()))}
+        if action == "reissue_number":
+            return {"reason": domain.parse_reissue_reason(raw.get("reason"))}
+        if action == "pension_claim":
+            return {"claim_type": "old_age_basic_pension"}
         return {"business_id": domain.parse_id("business_id", raw.get("business_id"))}
 
     def start_step_up(
@@ -949,6 +961,7 @@ class Portal:
             "changed_at": changed.isoformat(),
             "cooling_off_until": (changed + domain.COOLING_OFF).isoformat(),
             "confirmed_with_card": row.confirmed_with_card,
+            "confirmed_at": _aware(row.confirmed_at).isoformat() if row.confirmed_at else None,
             "shared_with_others": shared > 0,
         }
 
@@ -989,6 +1002,7 @@ class Portal:
                     details=json.dumps(account.as_dict(), ensure_ascii=False),
                     account_index=index,
                     confirmed_with_card=True,
+                    confirmed_at=now,
                     registered_at=now,
                     changed_at=now,
                 )
@@ -998,6 +1012,7 @@ class Portal:
                 row.account_index = index
                 row.changed_at = now
                 row.confirmed_with_card = True
+                row.confirmed_at = now
             session.flush()
             self._add_notice(
                 session,
@@ -1018,6 +1033,113 @@ class Portal:
                 ),
             )
             return self._account_view(session, row, masked=True)
+
+    def confirm_payout(self, sess: SessionInfo, proof: StepUpProof | None) -> dict[str, Any]:
+        """Confirm payouts to the registered account with a fresh card signature: agencies
+        release payouts they held after an account or address change (``payout_confirmed``)."""
+        with self.db.transaction() as session:
+            if session.get(PayoutAccountRow, sess.resident_id) is None:
+                raise errors.NotFound("register a public-funds account first")
+        self._consume_step_up(sess, proof, "confirm_payout", {"payout_account": "current"})
+        now = self._clock()
+        with self.db.transaction() as session:
+            row = session.get(PayoutAccountRow, sess.resident_id)
+            assert row is not None
+            row.confirmed_with_card, row.confirmed_at = True, now
+            enqueue(
+                session,
+                OutboxEvent,
+                event_type="payout_confirmed",
+                token=sess.token,
+                procedure=domain.PAYOUT_PROCEDURE,
+                payload={"confirmed_at": now.isoformat()},
+            )
+            self._add_notice(
+                session,
+                sess.resident_id,
+                f"portal:payout-confirmed:{uuid.uuid4().hex}",
+                domain.Document(
+                    "公金受取口座への振込を確認しました",
+                    "You confirmed payouts to your public-funds account",
+                    "マイナンバーカードで口座への振込を確認しました。保留中の還付金・年金は順次"
+                    "振り込まれます。心当たりがない場合はすぐにご連絡ください。",
+                    "You confirmed payouts to your account with your card; held refunds and "
+                    "pension payments will be released. If this was not you, contact us at once.",
+                    PORTAL_SENDER,
+                    "payout_account",
+                    "",
+                ),
+            )
+            view = self._account_view(session, row, masked=True)
+        self._wake_outbox()
+        return view
+
+    # ------------------------------------------------------------------ claim PIN, reissue
+
+    def issue_claim_pin(self, sess: SessionInfo, proof: StepUpProof | None) -> tuple[str, int]:
+        """This year's 6-digit claim PIN (protect_claims), from the registry; shown once and
+        never stored here (the registry keeps only a salted hash)."""
+        year = _jst_year(self._clock())
+        self._consume_step_up(sess, proof, "issue_claim_pin", {"year": str(year)})
+        try:
+            response = self._registry.registry.IssueClaimPin(
+                pb.IssueClaimPinRequest(token=sess.token)
+            )
+        except grpc.RpcError as exc:
+            raise as_domain_error(exc, "registry") from None
+        with self.db.transaction() as session:
+            self._add_notice(
+                session,
+                sess.resident_id,
+                f"portal:claim-pin:{uuid.uuid4().hex}",
+                domain.Document(
+                    f"{response.year}年の請求用暗証番号を発行しました",
+                    f"A claim PIN for {response.year} was issued",
+                    "還付金・年金の請求に使う暗証番号を発行しました（以前の番号は無効です）。"
+                    "心当たりがない場合はすぐにご連絡ください。",
+                    "A new PIN for refunds and claims was issued (any earlier PIN no longer "
+                    "works). If this was not you, contact us at once.",
+                    PORTAL_SENDER,
+                    "claim_pin",
+                    "",
+                ),
+            )
+        return str(response.pin), int(response.year)
+
+    def reissue_number(
+        self, sess: SessionInfo, raw: dict[str, Any], proof: StepUpProof | None
+    ) -> str:
+        """Reissue a leaked My Number (番号法 7条2項): the new number is returned once (never
+        stored here); every agency's token stays the same; the old number stops working."""
+        reason = domain.parse_reissue_reason(raw.get("reason"))
+        self._consume_step_up(sess, proof, "reissue_number", {"reason": reason})
+        key = "portal-reissue-" + uuid.uuid4().hex
+        try:
+            response = self._registry.registry.ReissueNumber(
+                pb.ReissueNumberRequest(token=sess.token, reason=reason, idempotency_key=key)
+            )
+        except grpc.RpcError as exc:
+            raise as_domain_error(exc, "registry") from None
+        with self.db.transaction() as session:
+            # The inbox says that it happened, never the number itself (invariant 1).
+            self._add_document(
+                session,
+                sess.resident_id,
+                f"portal:reissue:{key}",
+                domain.Document(
+                    "個人番号を変更しました",
+                    "Your My Number was reissued",
+                    "ご本人の申請により個人番号を変更しました。新しい番号は申請時の画面に一度だけ"
+                    "表示され、通知書が郵送されます。古い番号はどの機関でも使えません。",
+                    "At your request your My Number was reissued. The new number was shown once "
+                    "on screen and a notification is on its way by post; the old number no "
+                    "longer works at any agency.",
+                    PORTAL_SENDER,
+                    "number_reissued",
+                    "",
+                ),
+            )
+        return str(response.my_number)
 
     # ------------------------------------------------------------------ payments
 
@@ -1202,12 +1324,67 @@ class Portal:
             sess, "move_out", "municipality", details, "municipality.moving_onestop"
         )
 
+    def apply_pension_claim(
+        self, sess: SessionInfo, raw: dict[str, Any], proof: StepUpProof | None
+    ) -> Application:
+        """Claim the old-age basic pension, signed with the card (``pension_claim``). With
+        ``protect_claims`` on, the claim PIN is checked at the registry first; a refusal is
+        reported to the resident's notices. Eligibility is decided by pension from agency
+        data only."""
+        pin = domain.parse_claim_pin(raw.get("pin"))
+        self._consume_step_up(sess, proof, "pension_claim", {"claim_type": "old_age_basic_pension"})
+        if "protect_claims" in self.locks(sess):
+            if pin is None:
+                self._claim_refused(sess, "no claim PIN was given")
+                raise errors.PermissionDenied(
+                    "you have locked refunds and claims (protect_claims): give this year's "
+                    "claim PIN with the claim"
+                )
+            try:
+                self._registry.registry.VerifyClaimPin(
+                    pb.VerifyClaimPinRequest(token=sess.token, pin=pin, procedure="pension.claim")
+                )
+            except grpc.RpcError as exc:
+                error = as_domain_error(exc, "registry")
+                if isinstance(error, errors.PermissionDenied | errors.RateLimited):
+                    self._claim_refused(sess, "the claim PIN was wrong")
+                raise error from None
+        return self._submit(
+            sess,
+            "pension_claim",
+            "pension",
+            {"claim_type": "old_age_basic_pension", "card_signed": True},
+            "pension.claim",
+        )
+
+    def _claim_refused(self, sess: SessionInfo, why_en: str) -> None:
+        why_ja = "暗証番号が誤っていました" if "wrong" in why_en else "暗証番号がありませんでした"
+        with self.db.transaction() as session:
+            self._add_notice(
+                session,
+                sess.resident_id,
+                f"portal:claim-refused:{uuid.uuid4().hex}",
+                domain.Document(
+                    "年金請求を受け付けませんでした",
+                    "A pension claim was refused",
+                    f"請求ロック中のため、年金請求を受け付けませんでした（{why_ja}）。"
+                    "心当たりがない場合はカードの停止をご検討ください。",
+                    f"A pension claim was refused because refunds and claims are locked "
+                    f"({why_en}). If this was not you, consider suspending your card.",
+                    PORTAL_SENDER,
+                    "claim_refused",
+                    "",
+                ),
+            )
+
     def publish_outbox_row(self, row: OutboxRow, payload: dict[str, Any]) -> None:
         """The outbox relay's delivery: publish through the hub to the one agency concerned."""
         if row.event_type == "payment":
             audience = [str(payload.get("agency"))]
-        elif row.event_type == "application.pension_exemption":
+        elif row.event_type in ("application.pension_exemption", "application.pension_claim"):
             audience = ["pension"]
+        elif row.event_type == "payout_confirmed":
+            audience = ["tax", "pension"]
         else:
             audience = ["municipality"]
         self._registry.publish(

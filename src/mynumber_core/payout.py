@@ -1,9 +1,34 @@
-"""The public-funds receipt account (公金受取口座) as agencies show it: masked, never whole."""
+"""The public-funds receipt account (公金受取口座) as agencies see it, and the payout policy
+every paying agency applies (tax refunds, pension claim payments).
+
+The policy is the fraud countermeasure against redirected payouts (the SSN lesson): a payout
+is **held** when
+
+* the account is registered by unrelated residents too (``shared_with_others``) — held for
+  the agency's review, and an alert is raised; it is released once the account is no longer
+  shared;
+* the account was changed less than the cooling-off period ago and the change was not
+  confirmed with the resident's card (``confirmed_with_card``);
+* the address was changed less than the cooling-off period ago and the resident has not
+  confirmed the account with a card signature since (``confirmed_at``, the portal's
+  ``confirm_payout`` step-up).
+
+A held payout is decided again later (the agency's release job): it goes out once the period
+has passed or the confirmation has arrived.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
+
+DEFAULT_COOLING_OFF = dt.timedelta(days=14)
+
+HOLD_SHARED = "shared_account"
+HOLD_NEW_ACCOUNT = "new_account"
+HOLD_NEW_ADDRESS = "new_address"
 
 
 def mask_account(account: Mapping[str, Any]) -> str:
@@ -11,3 +36,97 @@ def mask_account(account: Mapping[str, Any]) -> str:
     bank = str(account.get("bank_code") or "????")
     number = str(account.get("account_number") or "")
     return f"{bank}-***-****{number[-3:]}" if number else f"{bank}-***-****"
+
+
+@dataclass(frozen=True)
+class PayoutDecision:
+    """Whether a payout goes out now or is held, and why."""
+
+    release: bool
+    hold_reason: str = ""
+    hold_code: str = ""
+    """``shared_account``, ``new_account`` or ``new_address`` when held."""
+    release_after: dt.datetime | None = None
+    """When the hold lapses by itself (None: only a confirmation or a review releases it)."""
+    alert: bool = False
+    """The agency must raise an alert for its operators (a shared account)."""
+
+
+def _when(value: Any) -> dt.datetime | None:
+    if isinstance(value, dt.datetime):
+        moment = value
+    elif isinstance(value, str) and value:
+        try:
+            moment = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    else:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class PayoutPolicy:
+    """Release or hold a payout (see the module docstring); ``cooling_off`` is a setting."""
+
+    def __init__(
+        self,
+        cooling_off: dt.timedelta = DEFAULT_COOLING_OFF,
+        *,
+        clock: Callable[[], dt.datetime] = _now,
+    ) -> None:
+        self.cooling_off = cooling_off
+        self._clock = clock
+
+    def decide(
+        self,
+        account: Mapping[str, Any],
+        facts: Mapping[str, Any] | None = None,
+        *,
+        address_changed_at: dt.datetime | None = None,
+    ) -> PayoutDecision:
+        """Release or hold a payout to ``account`` (the portal's ``payout_account`` item).
+
+        ``address_changed_at`` is when the agency last learnt of an address change
+        (``address_changed`` event); ``facts`` (basic facts) is accepted for policies that
+        look at them.
+        """
+        now = self._clock()
+        if account.get("shared_with_others"):
+            return PayoutDecision(
+                False,
+                "the payout account is also registered by unrelated residents; held for review",
+                HOLD_SHARED,
+                None,
+                alert=True,
+            )
+        changed = _when(account.get("changed_at"))
+        confirmed = bool(account.get("confirmed_with_card"))
+        confirmed_at = _when(account.get("confirmed_at")) or (changed if confirmed else None)
+        if changed is not None and not confirmed and now < changed + self.cooling_off:
+            return PayoutDecision(
+                False,
+                "the payout account was changed recently without a card signature; held "
+                f"until {(changed + self.cooling_off).date().isoformat()} unless the resident "
+                "confirms it with their card on the portal",
+                HOLD_NEW_ACCOUNT,
+                changed + self.cooling_off,
+            )
+        moved = _when(address_changed_at)
+        if (
+            moved is not None
+            and now < moved + self.cooling_off
+            and (confirmed_at is None or confirmed_at < moved)
+        ):
+            return PayoutDecision(
+                False,
+                "the address was changed recently; held until "
+                f"{(moved + self.cooling_off).date().isoformat()} unless the resident confirms "
+                "the payout account with their card on the portal",
+                HOLD_NEW_ADDRESS,
+                moved + self.cooling_off,
+            )
+        return PayoutDecision(True)

@@ -280,7 +280,42 @@ class PayoutOut(BaseModel):
     holder_kana: str | None = None
     changed_at: str | None = None
     cooling_off_until: str | None = None
+    confirmed_with_card: bool = False
+    confirmed_at: str | None = None
     shared_with_others: bool = False
+
+
+class StepUpOnlyIn(BaseModel):
+    """A sensitive action with nothing but its card approval."""
+
+    step_up: StepUpProofIn | None = None
+
+
+class ClaimPinOut(BaseModel):
+    """This year's claim PIN: shown once, never stored by the portal."""
+
+    pin: str = Field(description="6 digits; write it down — it cannot be shown again")
+    year: int
+
+
+class ReissueIn(BaseModel):
+    """Ask for a new My Number (the old one leaked or is misused)."""
+
+    reason: str = Field(description=f"one of {', '.join(domain.REISSUE_REASONS)}")
+    step_up: StepUpProofIn | None = None
+
+
+class ReissueOut(BaseModel):
+    """The new number, shown once (it is not kept by the portal)."""
+
+    my_number: str
+
+
+class PensionClaimIn(BaseModel):
+    """Claim the old-age basic pension (card step-up ``pension_claim``)."""
+
+    pin: str | None = Field(None, description="this year's claim PIN when protect_claims is on")
+    step_up: StepUpProofIn | None = None
 
 
 class ExemptionIn(BaseModel):
@@ -770,6 +805,30 @@ def build_router(portal: Portal, *, cookie_secure: bool) -> APIRouter:
         )
         return PayoutOut(registered=True, **view)
 
+    @router.post("/payout-account/confirm", response_model=PayoutOut, tags=["payout account"])
+    def confirm_payout(body: StepUpOnlyIn, sess: Auth) -> PayoutOut:
+        """Confirm payouts to your account with your card: held refunds and pension payments
+        are released (step-up ``confirm_payout``)."""
+        view = portal.confirm_payout(sess, _proof(body.step_up))
+        return PayoutOut(registered=True, **view)
+
+    # ----- claim PIN and number reissue ----------------------------------------------
+
+    @router.post("/claim-pin", response_model=ClaimPinOut, status_code=201, tags=["locks"])
+    def claim_pin(body: StepUpOnlyIn, sess: Auth) -> ClaimPinOut:
+        """Issue this year's claim PIN (needed for refunds and claims while protect_claims is
+        on); shown once (step-up ``issue_claim_pin``)."""
+        pin, year = portal.issue_claim_pin(sess, _proof(body.step_up))
+        return ClaimPinOut(pin=pin, year=year)
+
+    @router.post("/number/reissue", response_model=ReissueOut, status_code=201, tags=["locks"])
+    def reissue(body: ReissueIn, sess: Auth) -> ReissueOut:
+        """Get a new My Number when yours leaked; shown once (step-up ``reissue_number``)."""
+        number = portal.reissue_number(
+            sess, body.model_dump(exclude={"step_up"}), _proof(body.step_up)
+        )
+        return ReissueOut(my_number=number)
+
     # ----- applications ---------------------------------------------------------------
 
     @router.get("/applications", response_model=ApplicationsOut, tags=["applications"])
@@ -786,6 +845,20 @@ def build_router(portal: Portal, *, cookie_secure: bool) -> APIRouter:
     def apply_exemption(body: ExemptionIn, sess: Auth) -> ApplicationOut:
         """Apply for exemption from pension contributions; the decision comes to the inbox."""
         row = portal.apply_pension_exemption(
+            sess, body.model_dump(exclude={"step_up"}), _proof(body.step_up)
+        )
+        return _application(row)
+
+    @router.post(
+        "/applications/pension-claim",
+        response_model=ApplicationOut,
+        status_code=201,
+        tags=["applications"],
+    )
+    def apply_pension_claim(body: PensionClaimIn, sess: Auth) -> ApplicationOut:
+        """Claim the old-age basic pension (step-up ``pension_claim``; the claim PIN too while
+        protect_claims is on); the decision comes to the inbox."""
+        row = portal.apply_pension_claim(
             sess, body.model_dump(exclude={"step_up"}), _proof(body.step_up)
         )
         return _application(row)
