@@ -22,6 +22,8 @@ ACCESS: AccessTable = {
             "AssessYear",
             "IssueRefund",
             "IssueWithholdingSlip",
+            "ReleaseHeldRefunds",
+            "ListAlerts",
         )
     },
 }

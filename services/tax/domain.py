@@ -37,6 +37,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from mynumber_core.errors import InvalidInput
+from mynumber_core.payout import PayoutDecision, PayoutPolicy
+
+__all__ = ["PayoutDecision", "PayoutPolicy"]
 
 _FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 FIRST_YEAR = 2015
@@ -238,24 +241,5 @@ def medical_total(data: Mapping[str, Any]) -> int | None:
 
 
 # --- payouts ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PayoutDecision:
-    """Whether a payout goes out now or is held, and why."""
-
-    release: bool
-    hold_reason: str = ""
-
-
-class PayoutPolicy:
-    """Decides whether a refund is released or held.
-
-    The seam for the fraud countermeasures (a newly changed payout account or address holds
-    the payout for a cooling-off period unless the resident confirms with a card signature).
-    Today every refund is released immediately.
-    """
-
-    def decide(self, account: Mapping[str, Any], facts: Mapping[str, Any]) -> PayoutDecision:
-        """Release or hold a payout to ``account`` for the person described by ``facts``."""
-        return PayoutDecision(release=True)
+# The payout policy (cooling-off holds, shared accounts) is shared with pension; it lives in
+# mynumber_core.payout. Re-exported here because the tax use cases take it as a seam.

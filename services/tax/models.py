@@ -32,6 +32,10 @@ class Taxpayer(Base):
     reference_number: Mapped[str] = mapped_column(String(8), unique=True)
     token: Mapped[str] = mapped_column(String(128), unique=True)
     address: Mapped[str] = mapped_column(EncryptedText(CIPHER, "taxpayers.address"))
+    address_changed_at: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
+    """When an ``address_changed`` event last arrived (payouts are held after it)."""
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
@@ -98,10 +102,27 @@ class RefundRow(Base):
     amount: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(16))  # "released" or "held"
     hold_reason: Mapped[str] = mapped_column(String(200))
+    hold_code: Mapped[str] = mapped_column(String(32), default="")
+    released_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     account_reference: Mapped[str] = mapped_column(
         EncryptedText(CIPHER, "refunds.account_reference")
     )
     issued_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Alert(Base):
+    """Something for the tax office's operators to look at (e.g. a refund held because the
+    account is shared by unrelated residents). No personal data: the taxpayer's reference
+    number and the masked account only."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    reference_number: Mapped[str] = mapped_column(String(8))
+    subject: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(EncryptedText(CIPHER, "alerts.detail"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
 class OutboxEvent(OutboxMixin, Base):

@@ -6,7 +6,7 @@ import grpc
 from mynumber.tax.v1 import tax_pb2, tax_pb2_grpc
 
 from mynumber_core.facts import FormIdentity
-from services.tax.usecases import IncomeView, TaxService
+from services.tax.usecases import IncomeView, RefundView, TaxService
 
 
 def _income(view: IncomeView) -> tax_pb2.IncomeRecord:
@@ -20,6 +20,19 @@ def _income(view: IncomeView) -> tax_pb2.IncomeRecord:
         total_income_yen=income.total,
         withholding_yen=income.withholding,
         social_insurance_yen=income.social_insurance,
+    )
+
+
+def _refund(view: RefundView) -> tax_pb2.Refund:
+    return tax_pb2.Refund(
+        refund_id=view.refund_id,
+        reference_number=view.reference_number,
+        year=view.year,
+        amount_yen=view.amount,
+        status=tax_pb2.REFUND_STATUS_RELEASED if view.released else tax_pb2.REFUND_STATUS_HELD,
+        account_reference=view.account_reference,
+        hold_reason=view.hold_reason,
+        already_issued=view.already_issued,
     )
 
 
@@ -78,16 +91,32 @@ class TaxServicer(tax_pb2_grpc.TaxServicer):
     def IssueRefund(  # noqa: N802
         self, request: tax_pb2.IssueRefundRequest, context: grpc.ServicerContext
     ) -> tax_pb2.Refund:
-        view = self._service.issue_refund(request.reference_number, request.year)
-        return tax_pb2.Refund(
-            refund_id=view.refund_id,
-            reference_number=view.reference_number,
-            year=view.year,
-            amount_yen=view.amount,
-            status=tax_pb2.REFUND_STATUS_RELEASED if view.released else tax_pb2.REFUND_STATUS_HELD,
-            account_reference=view.account_reference,
-            hold_reason=view.hold_reason,
-            already_issued=view.already_issued,
+        view = self._service.issue_refund(request.reference_number, request.year, request.claim_pin)
+        return _refund(view)
+
+    def ReleaseHeldRefunds(  # noqa: N802
+        self, request: tax_pb2.ReleaseHeldRefundsRequest, context: grpc.ServicerContext
+    ) -> tax_pb2.ReleaseHeldRefundsResponse:
+        released, still = self._service.release_held_refunds()
+        return tax_pb2.ReleaseHeldRefundsResponse(
+            released=[_refund(v) for v in released], still_held=still
+        )
+
+    def ListAlerts(  # noqa: N802
+        self, request: tax_pb2.ListAlertsRequest, context: grpc.ServicerContext
+    ) -> tax_pb2.ListAlertsResponse:
+        return tax_pb2.ListAlertsResponse(
+            alerts=[
+                tax_pb2.Alert(
+                    alert_id=a.id,
+                    kind=a.kind,
+                    reference_number=a.reference_number,
+                    subject=a.subject,
+                    detail=a.detail,
+                    created_at=a.created_at.isoformat(),
+                )
+                for a in self._service.list_alerts(request.limit)
+            ]
         )
 
     def IssueWithholdingSlip(  # noqa: N802

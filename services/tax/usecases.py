@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import grpc
 import structlog
+from mynumber.registry.v1 import registry_pb2 as rpb
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -28,8 +30,10 @@ from mynumber_core.outbox import enqueue
 from mynumber_core.payout import mask_account
 from mynumber_core.provider import DeliveredEvent, ProvideCall
 from mynumber_core.registry_client import RegistryClient
+from mynumber_core.rpc_errors import as_domain_error
 from services.tax import domain
 from services.tax.models import (
+    Alert,
     AssessmentRow,
     IncomeYear,
     OutboxEvent,
@@ -253,10 +257,17 @@ class TaxService:
 
     # --- refunds and slips ----------------------------------------------------------------
 
-    def issue_refund(self, reference_number: str, year: int) -> RefundView:
-        """Pay an assessed refund to the payout account; idempotent per year."""
+    def issue_refund(self, reference_number: str, year: int, claim_pin: str = "") -> RefundView:
+        """Pay an assessed refund to the payout account; idempotent per year.
+
+        ``claim_pin`` is the taxpayer's claim PIN, checked at the registry (needed while the
+        protect_claims lock is on). The payout policy may hold the refund; a refund stopped
+        by the lock is reported to the resident's inbox.
+        """
         number = domain.parse_reference_number(reference_number)
         domain.check_year(year, self._today())
+        if claim_pin and not (len(claim_pin) == 6 and claim_pin.isascii() and claim_pin.isdigit()):
+            raise errors.InvalidInput("claim_pin must be the taxpayer's 6-digit claim PIN")
         with self.db.transaction() as session:
             taxpayer = self._taxpayer(session, number)
             existing = _refund(session, taxpayer.id, year)
@@ -271,10 +282,22 @@ class TaxService:
             if amount == 0:
                 raise errors.FailedPrecondition(f"the {year} assessment shows no refund")
             token, taxpayer_id = taxpayer.token, taxpayer.id
-        base = f"refund-{taxpayer_id}-{year}"
-        account = self.registry.query(token, "portal", "payout_account", REFUND, f"{base}:account")
+            moved = taxpayer.address_changed_at
+        # A fresh request id per attempt: a refusal (lock, missing PIN) must not be replayed
+        # once the taxpayer gives the PIN.
+        base = f"refund-{taxpayer_id}-{year}-{uuid.uuid4().hex[:12]}"
+        if claim_pin:
+            self._verify_pin(token, claim_pin, year)
+        try:
+            account = self.registry.query(
+                token, "portal", "payout_account", REFUND, f"{base}:account"
+            )
+        except errors.PermissionDenied as exc:
+            if "protect_claims" in exc.message:
+                self._notify_stopped(token, year, "locked")
+            raise
         facts = self.registry.query(token, "municipality", "basic_facts", REFUND, f"{base}:facts")
-        decision = self.payout_policy.decide(account, facts)
+        decision = self.payout_policy.decide(account, {**facts, "address_changed_at": moved})
         masked = mask_account(account)
         try:
             with self.db.transaction() as session:
@@ -285,11 +308,15 @@ class TaxService:
                     amount=amount,
                     status="released" if decision.release else "held",
                     hold_reason=decision.hold_reason[:200],
+                    hold_code=decision.hold_code,
                     account_reference=masked,
                     issued_at=_now(),
+                    released_at=_now() if decision.release else None,
                 )
                 session.add(row)
                 session.flush()
+                if decision.alert:
+                    _alert(session, number, row.id, decision, masked)
                 enqueue(
                     session,
                     OutboxEvent,
@@ -308,6 +335,104 @@ class TaxService:
         log.info("refund issued", year=year, released=decision.release)
         self._wake_outbox()
         return view
+
+    def _verify_pin(self, token: str, pin: str, year: int) -> None:
+        try:
+            self.registry.registry.VerifyClaimPin(
+                rpb.VerifyClaimPinRequest(token=token, pin=pin, procedure=REFUND)
+            )
+        except grpc.RpcError as exc:
+            error = as_domain_error(exc, "registry")
+            if isinstance(error, errors.PermissionDenied | errors.RateLimited):
+                self._notify_stopped(token, year, "wrong_pin")
+            raise error from None
+
+    def _notify_stopped(self, token: str, year: int, why: str) -> None:
+        """Tell the resident a refund was attempted and stopped (lock, wrong PIN)."""
+        ja, en = {
+            "locked": ("請求ロック中で暗証番号がありませんでした", "no claim PIN was given"),
+            "wrong_pin": ("暗証番号が誤っていました", "the claim PIN was wrong"),
+        }[why]
+        with self.db.transaction() as session:
+            enqueue(
+                session,
+                OutboxEvent,
+                event_type=INBOX,
+                token=token,
+                procedure=REFUND,
+                payload=_inbox(
+                    "tax.refund_stopped",
+                    (f"{year}年分 還付手続を停止しました", f"A {year} refund was stopped"),
+                    (
+                        f"還付・請求ロックにより{year}年分の還付手続を停止しました（{ja}）。"
+                        "お心当たりのない場合は税務署にご連絡ください。",
+                        f"Your refunds-and-claims lock stopped a {year} refund ({en}). If this "
+                        "was not you, contact the tax office.",
+                    ),
+                    f"refund-stopped-{year}",
+                ),
+            )
+        log.info("refund stopped by the resident's lock", reason=why)
+        self._wake_outbox()
+
+    def release_held_refunds(self) -> tuple[list[RefundView], int]:
+        """The release job: decide every held refund again with a fresh look at the account
+        (each look is an exchange in the resident's log). Returns (released, still held)."""
+        with self.db.transaction() as session:
+            held = [
+                (r.id, r.taxpayer_id, r.year)
+                for r in session.scalars(select(RefundRow).where(RefundRow.status == "held"))
+            ]
+        released: list[RefundView] = []
+        still = 0
+        for refund_id, taxpayer_id, year in held:
+            with self.db.transaction() as session:
+                taxpayer = session.get(Taxpayer, taxpayer_id)
+                assert taxpayer is not None
+                token, moved = taxpayer.token, taxpayer.address_changed_at
+            base = f"refund-{taxpayer_id}-{year}-recheck-{uuid.uuid4().hex[:12]}"
+            try:
+                account = self.registry.query(
+                    token, "portal", "payout_account", REFUND, f"{base}:account"
+                )
+            except (errors.NotFound, errors.PermissionDenied):
+                still += 1
+                continue
+            decision = self.payout_policy.decide(account, {"address_changed_at": moved})
+            with self.db.transaction() as session:
+                row = session.get(RefundRow, refund_id)
+                assert row is not None and taxpayer is not None
+                if row.status != "held":
+                    continue
+                if not decision.release:
+                    row.hold_reason, row.hold_code = decision.hold_reason[:200], decision.hold_code
+                    still += 1
+                    continue
+                masked = mask_account(account)
+                row.status, row.released_at, row.account_reference = "released", _now(), masked
+                row.hold_reason, row.hold_code = "", ""
+                enqueue(
+                    session,
+                    OutboxEvent,
+                    event_type=INBOX,
+                    token=token,
+                    procedure=REFUND,
+                    payload=_refund_document(year, row.amount, masked, decision, row.id),
+                )
+                released.append(_refund_view(row, taxpayer.reference_number, already=True))
+        if released:
+            log.info("held refunds released", count=len(released))
+            self._wake_outbox()
+        return released, still
+
+    def list_alerts(self, limit: int = 100) -> list[Alert]:
+        """Operator alerts, newest first."""
+        if not 0 <= limit <= 1000:
+            raise errors.InvalidInput("limit must be between 1 and 1000 (0 = 100)")
+        with self.db.transaction() as session:
+            return list(
+                session.scalars(select(Alert).order_by(Alert.created_at.desc()).limit(limit or 100))
+            )
 
     def issue_withholding_slip(self, reference_number: str, year: int) -> SlipView:
         """Send the year's withholding slip to the portal inbox."""
@@ -439,7 +564,7 @@ class TaxService:
             log.info("address change for a person without a tax record; nothing to update")
             return
         row.address = address
-        row.updated_at = _now()
+        row.updated_at = row.address_changed_at = _now()
 
     def on_payment(self, session: Session, event: DeliveredEvent) -> None:
         """Deliver ``payment``: record a tax payment (other domains' items are skipped)."""
@@ -545,6 +670,22 @@ def _refund_document(
             f"Your {year} refund of {amount:,} yen is on hold: {decision.hold_reason}.",
         )
     return _inbox("tax.refund_notice", title, body, refund_id)
+
+
+def _alert(
+    session: Session, number: str, subject: str, decision: domain.PayoutDecision, masked: str
+) -> None:
+    session.add(
+        Alert(
+            id=uuid.uuid4().hex,
+            kind="shared_payout_account",
+            reference_number=number,
+            subject=subject,
+            detail=f"refund to {masked} held: {decision.hold_reason}"[:500],
+            created_at=_now(),
+        )
+    )
+    log.warning("payout account shared by unrelated residents; refund held for review")
 
 
 def _slip_document(income: domain.Income) -> dict[str, Any]:

@@ -20,9 +20,15 @@ has passed or the confirmation has arrived.
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+import structlog
+
+_log = structlog.get_logger("mynumber.payout")
 
 DEFAULT_COOLING_OFF = dt.timedelta(days=14)
 
@@ -82,18 +88,15 @@ class PayoutPolicy:
         self._clock = clock
 
     def decide(
-        self,
-        account: Mapping[str, Any],
-        facts: Mapping[str, Any] | None = None,
-        *,
-        address_changed_at: dt.datetime | None = None,
+        self, account: Mapping[str, Any], facts: Mapping[str, Any] | None = None
     ) -> PayoutDecision:
         """Release or hold a payout to ``account`` (the portal's ``payout_account`` item).
 
-        ``address_changed_at`` is when the agency last learnt of an address change
-        (``address_changed`` event); ``facts`` (basic facts) is accepted for policies that
-        look at them.
+        ``facts`` is what the agency knows about the person: the municipality's basic facts
+        plus ``address_changed_at`` (datetime or ISO text), when the agency last learnt of
+        an address change (the ``address_changed`` event).
         """
+        address_changed_at = (facts or {}).get("address_changed_at")
         now = self._clock()
         if account.get("shared_with_others"):
             return PayoutDecision(
@@ -130,3 +133,46 @@ class PayoutPolicy:
                 moved + self.cooling_off,
             )
         return PayoutDecision(True)
+
+
+class ReleaseJob:
+    """Runs an agency's release of held payouts in a background thread: every ``interval``
+    seconds (cooling-off periods lapse) and soon after :meth:`wake` (a ``payout_confirmed``
+    event arrived). Errors are logged and retried at the next run; :meth:`stop` ends it."""
+
+    def __init__(self, name: str, release: Callable[[], object], interval: float = 3600.0) -> None:
+        self._name = name
+        self._release = release
+        self._interval = interval
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start the thread (once)."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+            self._thread.start()
+
+    def wake(self) -> None:
+        """Run soon (after the current transaction has committed)."""
+        self._wake.set()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop and wait for the thread."""
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.wait(self._interval)
+            self._wake.clear()
+            if self._stopping.is_set():
+                return
+            time.sleep(0.2)  # let the waking event's transaction commit first
+            try:
+                self._release()
+            except Exception:  # a background job must survive and retry
+                _log.exception("releasing held payouts failed; retrying at the next run")

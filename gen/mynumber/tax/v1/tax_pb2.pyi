@@ -1,7 +1,8 @@
+from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Mapping as _Mapping
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
@@ -122,12 +123,54 @@ class Assessment(_message.Message):
     def __init__(self, reference_number: _Optional[str] = ..., year: _Optional[int] = ..., total_income_yen: _Optional[int] = ..., basic_deduction_yen: _Optional[int] = ..., social_insurance_deduction_yen: _Optional[int] = ..., medical_expenses_yen: _Optional[int] = ..., medical_deduction_yen: _Optional[int] = ..., taxable_income_yen: _Optional[int] = ..., income_tax_yen: _Optional[int] = ..., tax_total_yen: _Optional[int] = ..., withholding_yen: _Optional[int] = ..., paid_yen: _Optional[int] = ..., due_yen: _Optional[int] = ..., refund_yen: _Optional[int] = ..., medical_data_found: _Optional[bool] = ...) -> None: ...
 
 class IssueRefundRequest(_message.Message):
-    __slots__ = ("reference_number", "year")
+    __slots__ = ("reference_number", "year", "claim_pin")
     REFERENCE_NUMBER_FIELD_NUMBER: _ClassVar[int]
     YEAR_FIELD_NUMBER: _ClassVar[int]
+    CLAIM_PIN_FIELD_NUMBER: _ClassVar[int]
     reference_number: str
     year: int
-    def __init__(self, reference_number: _Optional[str] = ..., year: _Optional[int] = ...) -> None: ...
+    claim_pin: str
+    def __init__(self, reference_number: _Optional[str] = ..., year: _Optional[int] = ..., claim_pin: _Optional[str] = ...) -> None: ...
+
+class ReleaseHeldRefundsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ReleaseHeldRefundsResponse(_message.Message):
+    __slots__ = ("released", "still_held")
+    RELEASED_FIELD_NUMBER: _ClassVar[int]
+    STILL_HELD_FIELD_NUMBER: _ClassVar[int]
+    released: _containers.RepeatedCompositeFieldContainer[Refund]
+    still_held: int
+    def __init__(self, released: _Optional[_Iterable[_Union[Refund, _Mapping]]] = ..., still_held: _Optional[int] = ...) -> None: ...
+
+class ListAlertsRequest(_message.Message):
+    __slots__ = ("limit",)
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    limit: int
+    def __init__(self, limit: _Optional[int] = ...) -> None: ...
+
+class Alert(_message.Message):
+    __slots__ = ("alert_id", "kind", "reference_number", "subject", "detail", "created_at")
+    ALERT_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    alert_id: str
+    kind: str
+    reference_number: str
+    subject: str
+    detail: str
+    created_at: str
+    def __init__(self, alert_id: _Optional[str] = ..., kind: _Optional[str] = ..., reference_number: _Optional[str] = ..., subject: _Optional[str] = ..., detail: _Optional[str] = ..., created_at: _Optional[str] = ...) -> None: ...
+
+class ListAlertsResponse(_message.Message):
+    __slots__ = ("alerts",)
+    ALERTS_FIELD_NUMBER: _ClassVar[int]
+    alerts: _containers.RepeatedCompositeFieldContainer[Alert]
+    def __init__(self, alerts: _Optional[_Iterable[_Union[Alert, _Mapping]]] = ...) -> None: ...
 
 class Refund(_message.Message):
     __slots__ = ("refund_id", "reference_number", "year", "amount_yen", "status", "account_reference", "hold_reason", "already_issued")

@@ -59,6 +59,16 @@ class TaxStub:
                 request_serializer=mynumber_dot_tax_dot_v1_dot_tax__pb2.IssueWithholdingSlipRequest.SerializeToString,
                 response_deserializer=mynumber_dot_tax_dot_v1_dot_tax__pb2.WithholdingSlip.FromString,
                 _registered_method=True)
+        self.ReleaseHeldRefunds = channel.unary_unary(
+                '/mynumber.tax.v1.Tax/ReleaseHeldRefunds',
+                request_serializer=mynumber_dot_tax_dot_v1_dot_tax__pb2.ReleaseHeldRefundsRequest.SerializeToString,
+                response_deserializer=mynumber_dot_tax_dot_v1_dot_tax__pb2.ReleaseHeldRefundsResponse.FromString,
+                _registered_method=True)
+        self.ListAlerts = channel.unary_unary(
+                '/mynumber.tax.v1.Tax/ListAlerts',
+                request_serializer=mynumber_dot_tax_dot_v1_dot_tax__pb2.ListAlertsRequest.SerializeToString,
+                response_deserializer=mynumber_dot_tax_dot_v1_dot_tax__pb2.ListAlertsResponse.FromString,
+                _registered_method=True)
 
 
 class TaxServicer:
@@ -101,6 +111,21 @@ class TaxServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReleaseHeldRefunds(self, request, context):
+        """Decide every held refund again (the release job): a refund goes out once its cooling-off
+        period has passed or the resident confirmed the account with their card.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAlerts(self, request, context):
+        """Alerts for the tax office's operators (e.g. a payout account shared by unrelated people).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TaxServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -128,6 +153,16 @@ def add_TaxServicer_to_server(servicer, server):
                     servicer.IssueWithholdingSlip,
                     request_deserializer=mynumber_dot_tax_dot_v1_dot_tax__pb2.IssueWithholdingSlipRequest.FromString,
                     response_serializer=mynumber_dot_tax_dot_v1_dot_tax__pb2.WithholdingSlip.SerializeToString,
+            ),
+            'ReleaseHeldRefunds': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReleaseHeldRefunds,
+                    request_deserializer=mynumber_dot_tax_dot_v1_dot_tax__pb2.ReleaseHeldRefundsRequest.FromString,
+                    response_serializer=mynumber_dot_tax_dot_v1_dot_tax__pb2.ReleaseHeldRefundsResponse.SerializeToString,
+            ),
+            'ListAlerts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAlerts,
+                    request_deserializer=mynumber_dot_tax_dot_v1_dot_tax__pb2.ListAlertsRequest.FromString,
+                    response_serializer=mynumber_dot_tax_dot_v1_dot_tax__pb2.ListAlertsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -265,6 +300,60 @@ class Tax:
             '/mynumber.tax.v1.Tax/IssueWithholdingSlip',
             mynumber_dot_tax_dot_v1_dot_tax__pb2.IssueWithholdingSlipRequest.SerializeToString,
             mynumber_dot_tax_dot_v1_dot_tax__pb2.WithholdingSlip.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReleaseHeldRefunds(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mynumber.tax.v1.Tax/ReleaseHeldRefunds',
+            mynumber_dot_tax_dot_v1_dot_tax__pb2.ReleaseHeldRefundsRequest.SerializeToString,
+            mynumber_dot_tax_dot_v1_dot_tax__pb2.ReleaseHeldRefundsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAlerts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mynumber.tax.v1.Tax/ListAlerts',
+            mynumber_dot_tax_dot_v1_dot_tax__pb2.ListAlertsRequest.SerializeToString,
+            mynumber_dot_tax_dot_v1_dot_tax__pb2.ListAlertsResponse.FromString,
             options,
             channel_credentials,
             insecure,
