@@ -43,7 +43,7 @@ ACCESS: AccessTable = {
             "IssueCard": frozenset({"municipality"}),
             "RevokeCard": frozenset({"municipality", "gateway"}),
             "GetRevocationList": frozenset({ANY_PEER}),
-            "IdentifyCard": frozenset({"gateway"}),
+            "IdentifyCard": frozenset({"gateway", "pension"}),
         },
     ),
     **_methods("Security", {"ListSecurityEvents": frozenset({"operator"})}),

@@ -320,10 +320,13 @@ class CardService:
         return self.authority.revocation_list(revoked, now), self.authority.certificate_pem
 
     def identify(self, caller: str | None, serial: str) -> IdentifiedCard:
-        """The portal's token for a card's holder (linking the portal on first use)."""
+        """The caller's token for a card's holder: the portal's (linked on first use), or the
+        pension service's for a card-signed claim (only when pension already knows them)."""
         dom = require_domain(caller)
-        if dom != "portal":
-            raise errors.PermissionDenied("only the portal identifies card holders")
+        if dom not in ("portal", "pension"):
+            raise errors.PermissionDenied(
+                "only the portal and the pension service (card-signed claims) identify card holders"
+            )
         key = serial_hex(parse_serial(serial))
         with self._db.transaction() as session:
             card = session.get(CardRecord, key)
@@ -339,5 +342,14 @@ class CardService:
                 )
             person = session.get(Person, card.person_id)
             assert person is not None  # foreign key
-            token, _ = self._registry._link(session, person, dom)
+            if dom == "portal":
+                token, _ = self._registry._link(session, person, dom)
+            else:
+                known = self._registry._translate(session, person, dom)
+                if known is None:
+                    # Pension may identify only the holders it already knows (its claimants).
+                    raise errors.PermissionDenied(
+                        "the pension service identifies only card holders it has enrolled"
+                    )
+                token = known
             return IdentifiedCard(token, person.status, person.reissued)
