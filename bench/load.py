@@ -75,6 +75,8 @@ def open_loop(
         nonlocal inflight
         try:
             call(i)
+        except httpx.HTTPStatusError as exc:
+            failed(f"HTTP {exc.response.status_code}")
         except Exception as exc:
             code = getattr(exc, "code", None)
             failed(str(code() if callable(code) else type(exc).__name__))
