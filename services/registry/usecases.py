@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from mynumber_core import errors, metrics
 from mynumber_core.facts import BasicFacts
+from mynumber_core.interceptors import status_code
 from mynumber_core.keyring import BlindIndex
 from mynumber_core.mynumber import InvalidMyNumber, generate, validate
 from services.registry import claim_pins, domain
@@ -575,7 +576,9 @@ class Registry:
             params,
         )
         if answer.error is not None:
-            self._record(entry(Outcome.FAILED, answer.error.message[:500], code=13))
+            self._record(
+                entry(Outcome.FAILED, answer.error.message[:500], code=status_code(answer.error))
+            )
             raise answer.error
         data = dict(answer.data or {})
         result = json.dumps(data, ensure_ascii=False, sort_keys=True)
@@ -638,7 +641,15 @@ class Registry:
                 if audience:
                     targets = [d for d in targets if d in audience]
                 for receiver in targets:
-                    if self.log.find(session, publisher, event_id, receiver, (Outcome.DELIVERED,)):
+                    done = self.log.find(
+                        session, publisher, event_id, receiver, (Outcome.DELIVERED,)
+                    )
+                    if done is not None:
+                        if done.fingerprint != fingerprint:
+                            raise errors.InvalidInput(
+                                "event_id was already used for a different event; "
+                                "use a new event_id"
+                            )
                         continue
                     receiver_token = self._translate(session, person, receiver)
                     assert receiver_token is not None  # linked_domains implies a link
@@ -685,7 +696,7 @@ class Registry:
                     tag,
                     fingerprint,
                     None,
-                    0 if error is None else 14,
+                    0 if error is None else status_code(error),
                 )
             )
             if error is not None:

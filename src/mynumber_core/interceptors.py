@@ -63,6 +63,11 @@ def status_for(exc: errors.DomainError) -> grpc.StatusCode:
     return grpc.StatusCode.INTERNAL
 
 
+def status_code(exc: errors.DomainError) -> int:
+    """The numeric gRPC status code a domain exception maps to (for audit records)."""
+    return int(status_for(exc).value[0])
+
+
 def remaining_seconds() -> float | None:
     """Seconds left before the incoming call's deadline, if the current call has one."""
     deadline = _deadline.get()

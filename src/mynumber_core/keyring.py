@@ -70,8 +70,17 @@ class Keyring:
     def __init__(self, keysets: dict[str, KeySet], path: Path | None = None) -> None:
         self._keysets = keysets
         self._path = path
-        self._mtime = path.stat().st_mtime_ns if path and path.exists() else 0
+        self._mtime = self._stamp(path)
         self._lock = threading.Lock()
+
+    @staticmethod
+    def _stamp(path: Path | None) -> tuple[int, int, int]:
+        """What identifies one version of the file: mtime, inode and size (a rotation
+        saved within one clock tick still changes the inode, since saves replace the file)."""
+        if path is None or not path.exists():
+            return (0, 0, 0)
+        st = path.stat()
+        return (st.st_mtime_ns, st.st_ino, st.st_size)
 
     @classmethod
     def generate(cls, names: list[str], *, key_bytes: int = 32) -> Keyring:
@@ -115,13 +124,13 @@ class Keyring:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
         self._path = path
-        self._mtime = path.stat().st_mtime_ns
+        self._mtime = self._stamp(path)
 
     def refresh(self) -> None:
         """Re-read the file when it changed on disk (rotation without restart)."""
         if self._path is None or not self._path.exists():
             return
-        mtime = self._path.stat().st_mtime_ns
+        mtime = self._stamp(self._path)
         if mtime == self._mtime:
             return
         with self._lock:
@@ -211,6 +220,7 @@ class BlindIndex:
 
     def candidates(self, purpose: str, value: str) -> list[str]:
         """Indexes under every key version, for ``WHERE idx IN (...)`` lookups."""
+        self._keyring.refresh()
         ks = self._keyring.keyset(self._keyset)
         return [f"{kid}.{self._digest(key, purpose, value)}" for kid, key in ks.keys.items()]
 

@@ -16,7 +16,8 @@ from typing import Any, TextIO
 
 import structlog
 
-_TWELVE_DIGITS = re.compile(r"(?<![0-9０-９])[0-9０-９]{12}(?![0-9０-９])")
+# A 12-digit run that is not part of a longer word (so hex ids such as request ids stay whole).
+_TWELVE_DIGITS = re.compile(r"(?<![0-9A-Za-z０-９])[0-9０-９]{12}(?![0-9A-Za-z０-９])")
 
 
 def _redact_numbers(

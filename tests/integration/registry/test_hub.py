@@ -613,6 +613,15 @@ def test_publish_fans_out_under_each_domains_own_token_once(hub: RegistryEnv) ->
     assert all(len(hub.providers[d].deliveries) == 1 for d in ALL)
     assert len(entries_for(hub, event_id)) == len(ALL)
 
+    # The same event_id with a different payload is a caller bug, not a retry.
+    changed = pb.PublishRequest()
+    changed.CopyFrom(request)
+    changed.payload.CopyFrom(to_struct({**payload, "moved_on": "2025-05-01"}))
+    reused = error_of(lambda: hub.hub("municipality").Publish(changed))
+    assert reused.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "event_id was already used for a different event" in reused.details()
+    assert all(len(hub.providers[d].deliveries) == 1 for d in ALL)
+
 
 def test_publish_reaches_only_domains_that_know_the_person(hub: RegistryEnv) -> None:
     resident = hub.linked("pension")
