@@ -17,6 +17,14 @@ ACCESS: AccessTable = {
     _PROVIDER + "Deliver": frozenset({"registry"}),
     **{
         _PENSION + method: frozenset({"operator"})
-        for method in ("Enrol", "GetRecord", "RecordContribution", "ApplyExemption", "FileClaim")
+        for method in (
+            "Enrol",
+            "GetRecord",
+            "RecordContribution",
+            "ApplyExemption",
+            "FileClaim",
+            "ReleaseHeldPayments",
+            "ListAlerts",
+        )
     },
 }

@@ -43,6 +43,10 @@ class Enrolment(Base):
     category: Mapped[int] = mapped_column(Integer)
     enrolled_on: Mapped[dt.date] = mapped_column(Date)
     address: Mapped[str] = mapped_column(EncryptedText(CIPHER, "enrolments.address"))
+    address_changed_at: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
+    """When an ``address_changed`` event last arrived (payments are held after it)."""
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
@@ -112,6 +116,25 @@ class Claim(Base):
         EncryptedText(CIPHER, "claims.account_reference")
     )
     filed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    channel: Mapped[str] = mapped_column(String(16), default="counter")
+    payout_status: Mapped[str] = mapped_column(String(16), default="")
+    """"" (not approved), "released" or "held" (by the payout policy)."""
+    hold_reason: Mapped[str] = mapped_column(String(200), default="")
+    released_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Alert(Base):
+    """Something for the pension service's operators to look at (a payment held because the
+    account is shared by unrelated residents). Basic pension number and masked account only."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    basic_pension_number: Mapped[str] = mapped_column(String(11))
+    subject: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(EncryptedText(CIPHER, "alerts.detail"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
 class OutboxEvent(OutboxMixin, Base):

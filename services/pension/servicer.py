@@ -6,6 +6,7 @@ import grpc
 from mynumber.pension.v1 import pension_pb2, pension_pb2_grpc
 
 from mynumber_core.facts import FormIdentity
+from services.pension.cards import CardSignature
 from services.pension.domain import ExemptionLevel
 from services.pension.usecases import ClaimView, ExemptionView, PensionService
 
@@ -49,6 +50,8 @@ def _claim(view: ClaimView) -> pension_pb2.ClaimDecision:
         annual_amount_yen=view.annual_amount,
         reason=view.reason,
         account_reference=view.account_reference,
+        payout_status=view.payout_status,
+        hold_reason=view.hold_reason,
     )
 
 
@@ -114,4 +117,40 @@ class PensionServicer(pension_pb2_grpc.PensionServicer):
     def FileClaim(  # noqa: N802
         self, request: pension_pb2.FileClaimRequest, context: grpc.ServicerContext
     ) -> pension_pb2.ClaimDecision:
-        return _claim(self._service.file_claim(request.basic_pension_number, request.claim_id))
+        card = None
+        if request.HasField("card"):
+            card = CardSignature(
+                bytes(request.card.certificate_pem),
+                bytes(request.card.signature),
+                request.card.nonce,
+            )
+        return _claim(
+            self._service.file_claim(
+                request.basic_pension_number, request.claim_id, card, request.claim_pin
+            )
+        )
+
+    def ReleaseHeldPayments(  # noqa: N802
+        self, request: pension_pb2.ReleaseHeldPaymentsRequest, context: grpc.ServicerContext
+    ) -> pension_pb2.ReleaseHeldPaymentsResponse:
+        released, still = self._service.release_held_payments()
+        return pension_pb2.ReleaseHeldPaymentsResponse(
+            released=[_claim(v) for v in released], still_held=still
+        )
+
+    def ListAlerts(  # noqa: N802
+        self, request: pension_pb2.ListAlertsRequest, context: grpc.ServicerContext
+    ) -> pension_pb2.ListAlertsResponse:
+        return pension_pb2.ListAlertsResponse(
+            alerts=[
+                pension_pb2.Alert(
+                    alert_id=a.id,
+                    kind=a.kind,
+                    basic_pension_number=a.basic_pension_number,
+                    subject=a.subject,
+                    detail=a.detail,
+                    created_at=a.created_at.isoformat(),
+                )
+                for a in self._service.list_alerts(request.limit)
+            ]
+        )

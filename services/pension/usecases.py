@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import grpc
 import structlog
+from mynumber.registry.v1 import registry_pb2 as rpb
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -26,12 +28,15 @@ from mynumber_core import errors
 from mynumber_core.db import Database
 from mynumber_core.facts import MAX_ADDRESS, FormIdentity, parse_birth_date
 from mynumber_core.outbox import enqueue
-from mynumber_core.payout import mask_account
+from mynumber_core.payout import PayoutDecision, PayoutPolicy, mask_account
 from mynumber_core.provider import DeliveredEvent, ProvideCall
 from mynumber_core.registry_client import RegistryClient
+from mynumber_core.rpc_errors import as_domain_error
 from services.pension import domain
+from services.pension.cards import CardSignature, ClaimCards, check_nonce, claim_message
 from services.pension.domain import Category, ExemptionLevel
 from services.pension.models import (
+    Alert,
     Claim,
     ContributionMonth,
     Enrolment,
@@ -85,6 +90,8 @@ class ClaimView:
     annual_amount: int
     reason: str
     account_reference: str
+    payout_status: str = ""
+    hold_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -146,9 +153,15 @@ class PensionService:
         wake_outbox: Callable[[], None] = lambda: None,
         wake_applications: Callable[[], None] = lambda: None,
         today: Callable[[], dt.date] = today_jst,
+        cards: ClaimCards | None = None,
+        payout_policy: PayoutPolicy | None = None,
+        clock: Callable[[], dt.datetime] = _now,
     ) -> None:
         self.db = db
         self.registry = registry
+        self.cards = cards
+        self.payout_policy = payout_policy or PayoutPolicy()
+        self._clock = clock
         self._wake_outbox = wake_outbox
         self._wake_applications = wake_applications
         self._today = today
@@ -483,8 +496,25 @@ class PensionService:
         )
         self._wake_applications()
 
+    def accept_portal_claim(self, session: Session, event: DeliveredEvent) -> None:
+        """Deliver ``application.pension_claim`` (card-signed on the portal): queue it."""
+        raw_id = event.payload.get("application_id") or f"portal-{event.event_id}"
+        app_id = domain.parse_key("application_id", str(raw_id)[:64])
+        enqueue(
+            session,
+            PendingApplication,
+            event_type=event.event_type,
+            token=event.token,
+            procedure=CLAIM,
+            payload={"application_id": app_id},
+        )
+        self._wake_applications()
+
     def decide_portal_application(self, row: Any, payload: Mapping[str, Any]) -> None:
         """Worker: decide a queued portal application; transient failures are retried."""
+        if getattr(row, "event_type", "") == "application.pension_claim":
+            self.decide_portal_claim(row.token, payload)
+            return
         token, app_id, fy = row.token, str(payload["application_id"]), int(payload["fiscal_year"])
         with self.db.transaction() as session:
             if session.get(ExemptionApplication, app_id) is not None:
@@ -523,10 +553,22 @@ class PensionService:
 
     # --- claims -------------------------------------------------------------------------
 
-    def file_claim(self, basic_pension_number: str, claim_id: str) -> ClaimView:
-        """Decide an old-age basic pension claim from agency data only."""
+    def file_claim(
+        self,
+        basic_pension_number: str,
+        claim_id: str,
+        card: CardSignature | None = None,
+        claim_pin: str = "",
+    ) -> ClaimView:
+        """A counter claim for the old-age basic pension, signed with the claimant's card.
+
+        The signature must be fresh, valid (card CA, CRL) and made by the claimant's own card;
+        under protect_claims the claim PIN is checked at the registry. Every refusal is
+        reported to the claimant's inbox. Eligibility comes from agency data only.
+        """
         number = domain.parse_basic_pension_number(basic_pension_number)
         cid = domain.parse_key("claim_id", claim_id)
+        pin = _parse_pin(claim_pin)
         with self.db.transaction() as session:
             enrolment = self._enrolment(session, number)
             done = session.get(Claim, cid)
@@ -534,9 +576,85 @@ class PensionService:
                 if done.enrolment_id != enrolment.id:
                     raise errors.Conflict("claim_id was already used for another claim")
                 return _claim_view(done, number)
-            months = self._record(session, enrolment).contribution_months
             token, enrolment_id = enrolment.token, enrolment.id
-        facts = self.registry.query(token, "municipality", "basic_facts", CLAIM, f"{cid}:facts")
+        try:
+            if card is None or not card.certificate_pem or not card.signature:
+                raise errors.Unauthenticated(
+                    "a pension claim needs the claimant's My Number Card signature over "
+                    "action_message('pension_claim', {basic_pension_number, claim_id}, nonce)"
+                )
+            check_nonce(card.nonce, self._clock())
+            if self.cards is None:
+                raise errors.Unavailable("card verification is not configured")
+            holder = self.cards.holder_token(card, claim_message(number, cid, card.nonce))
+            if holder != token:
+                raise errors.PermissionDenied("this card does not belong to the claimant")
+        except (errors.Unauthenticated, errors.PermissionDenied) as exc:
+            self._notify_refused(token, cid, "card")
+            raise exc from None
+        if pin:
+            self._verify_pin(token, pin, cid)
+        return self._decide_claim(token, enrolment_id, number, cid, "counter")
+
+    def _verify_pin(self, token: str, pin: str, cid: str) -> None:
+        try:
+            self.registry.registry.VerifyClaimPin(
+                rpb.VerifyClaimPinRequest(token=token, pin=pin, procedure=CLAIM)
+            )
+        except grpc.RpcError as exc:
+            error = as_domain_error(exc, "registry")
+            if isinstance(error, errors.PermissionDenied | errors.RateLimited):
+                self._notify_refused(token, cid, "wrong_pin")
+            raise error from None
+
+    def _notify_refused(self, token: str, cid: str, why: str) -> None:
+        """Tell the resident a claim in their name was refused (card, lock, PIN)."""
+        ja, en = {
+            "card": (
+                "本人のマイナンバーカードによる署名がありませんでした",
+                "it was not signed with your own My Number Card",
+            ),
+            "locked": ("請求ロック中で暗証番号がありませんでした", "no claim PIN was given"),
+            "wrong_pin": ("暗証番号が誤っていました", "the claim PIN was wrong"),
+        }[why]
+        with self.db.transaction() as session:
+            enqueue(
+                session,
+                OutboxEvent,
+                event_type=INBOX,
+                token=token,
+                procedure=CLAIM,
+                payload=_inbox(
+                    "pension.claim_refused",
+                    ("年金請求を受け付けませんでした", "A pension claim was refused"),
+                    (
+                        f"あなたの名義の年金請求を受け付けませんでした（{ja}）。お心当たりの"
+                        "ない場合は年金事務所にご連絡ください。",
+                        f"A pension claim in your name was refused ({en}). If this was not "
+                        "you, contact a pension office.",
+                    ),
+                    cid,
+                ),
+            )
+        log.info("claim refused", reason=why)
+        self._wake_outbox()
+
+    def _decide_claim(
+        self, token: str, enrolment_id: str, number: str, cid: str, channel: str
+    ) -> ClaimView:
+        """Decide from agency data (age from the municipality, months from our record), then
+        the payout policy; one transaction writes the claim and its inbox document."""
+        with self.db.transaction() as session:
+            enrolment = session.get(Enrolment, enrolment_id)
+            assert enrolment is not None
+            months = self._record(session, enrolment).contribution_months
+            moved = enrolment.address_changed_at
+        try:
+            facts = self.registry.query(token, "municipality", "basic_facts", CLAIM, f"{cid}:facts")
+        except errors.PermissionDenied as exc:
+            if "protect_claims" in exc.message:
+                self._notify_refused(token, cid, "locked")
+            raise
         try:
             birth = parse_birth_date(str(facts["birth_date"]), today=self._today())
         except (KeyError, errors.InvalidInput):
@@ -547,11 +665,13 @@ class PensionService:
             raise errors.FailedPrecondition("the municipality records the claimant as deceased")
         test = domain.decide_claim(months, domain.age_on(birth, self._today()))
         account_ref = ""
+        decision = PayoutDecision(False)
         if test.approved:
             account = self.registry.query(
                 token, "portal", "payout_account", CLAIM, f"{cid}:account"
             )
             account_ref = mask_account(account)
+            decision = self.payout_policy.decide(account, {**facts, "address_changed_at": moved})
         try:
             with self.db.transaction() as session:
                 row = Claim(
@@ -564,16 +684,33 @@ class PensionService:
                     reason=test.reason[:200],
                     account_reference=account_ref,
                     filed_at=_now(),
+                    channel=channel,
+                    payout_status=("released" if decision.release else "held")
+                    if test.approved
+                    else "",
+                    hold_reason=decision.hold_reason[:200],
+                    released_at=_now() if test.approved and decision.release else None,
                 )
                 session.add(row)
                 session.flush()
+                if decision.alert:
+                    session.add(
+                        Alert(
+                            id=uuid.uuid4().hex,
+                            kind="shared_payout_account",
+                            basic_pension_number=number,
+                            subject=cid,
+                            detail=f"claim payment to {account_ref} held: {decision.hold_reason}",
+                            created_at=_now(),
+                        )
+                    )
                 enqueue(
                     session,
                     OutboxEvent,
                     event_type=INBOX,
                     token=token,
                     procedure=CLAIM,
-                    payload=_claim_document(number, test, account_ref, cid),
+                    payload=_claim_document(number, test, account_ref, cid, decision),
                 )
                 view = _claim_view(row, number)
         except IntegrityError:
@@ -582,9 +719,113 @@ class PensionService:
                 if existing is None:
                     raise
                 return _claim_view(existing, number)
-        log.info("claim decided", approved=test.approved)
+        log.info("claim decided", approved=test.approved, held=not decision.release)
         self._wake_outbox()
         return view
+
+    def decide_portal_claim(self, token: str, payload: Mapping[str, Any]) -> None:
+        """Worker: a claim the resident filed and signed on the portal."""
+        cid = domain.parse_key("claim_id", str(payload["application_id"])[:64])
+        with self.db.transaction() as session:
+            if session.get(Claim, cid) is not None:
+                return
+            enrolment = session.scalars(select(Enrolment).where(Enrolment.token == token)).first()
+            ident = (enrolment.id, enrolment.basic_pension_number) if enrolment else None
+        if ident is None:
+            self._notify_not_enrolled(token, cid)
+            return
+        try:
+            self._decide_claim(token, ident[0], ident[1], cid, "portal")
+        except errors.PermissionDenied:
+            return  # refused by the resident's lock; _decide_claim told them
+        except (errors.NotFound, errors.FailedPrecondition, errors.InvalidInput) as exc:
+            log.info("portal claim could not be decided", error=type(exc).__name__)
+            self._notify_not_enrolled(token, cid, reason=_public_reason(exc))
+
+    def _notify_not_enrolled(self, token: str, cid: str, reason: str = "") -> None:
+        reason = reason or "the claimant is not enrolled in the national pension"
+        with self.db.transaction() as session:
+            enqueue(
+                session,
+                OutboxEvent,
+                event_type=INBOX,
+                token=token,
+                procedure=CLAIM,
+                payload=_inbox(
+                    "pension.claim_decision",
+                    ("老齢基礎年金の請求について", "Your old-age basic pension claim"),
+                    (
+                        f"請求を審査できませんでした。理由: {reason}",
+                        f"Your claim could not be decided. Reason: {reason}",
+                    ),
+                    cid,
+                ),
+            )
+        self._wake_outbox()
+
+    def release_held_payments(self) -> tuple[list[ClaimView], int]:
+        """The release job: decide every held claim payment again with a fresh look at the
+        account. Returns (released, still held)."""
+        with self.db.transaction() as session:
+            held = [
+                (c.claim_id, c.enrolment_id)
+                for c in session.scalars(select(Claim).where(Claim.payout_status == "held"))
+            ]
+        released: list[ClaimView] = []
+        still = 0
+        for cid, enrolment_id in held:
+            with self.db.transaction() as session:
+                enrolment = session.get(Enrolment, enrolment_id)
+                assert enrolment is not None
+                token, moved = enrolment.token, enrolment.address_changed_at
+                number = enrolment.basic_pension_number
+            try:
+                account = self.registry.query(
+                    token,
+                    "portal",
+                    "payout_account",
+                    CLAIM,
+                    f"{cid}:recheck:{uuid.uuid4().hex[:12]}",
+                )
+            except (errors.NotFound, errors.PermissionDenied):
+                still += 1
+                continue
+            decision = self.payout_policy.decide(account, {"address_changed_at": moved})
+            with self.db.transaction() as session:
+                row = session.get(Claim, cid)
+                assert row is not None
+                if row.payout_status != "held":
+                    continue
+                if not decision.release:
+                    row.hold_reason = decision.hold_reason[:200]
+                    still += 1
+                    continue
+                row.payout_status, row.released_at, row.hold_reason = "released", _now(), ""
+                row.account_reference = mask_account(account)
+                test = domain.ClaimTest(
+                    True, row.contribution_months, row.age, row.annual_amount, row.reason
+                )
+                enqueue(
+                    session,
+                    OutboxEvent,
+                    event_type=INBOX,
+                    token=token,
+                    procedure=CLAIM,
+                    payload=_claim_document(number, test, row.account_reference, cid, decision),
+                )
+                released.append(_claim_view(row, number))
+        if released:
+            self._wake_outbox()
+        return released, still
+
+    def list_alerts(self, limit: int = 100) -> list[Alert]:
+        """Operator alerts, newest first."""
+        if not 0 <= limit <= 1000:
+            raise errors.InvalidInput("limit must be between 1 and 1000 (0 = 100)")
+        with self.db.transaction() as session:
+            return list(
+                session.scalars(select(Alert).order_by(Alert.created_at.desc()).limit(limit or 100))
+            )
 
     # --- provider items and events ------------------------------------------------------
 
@@ -664,7 +905,7 @@ class PensionService:
             log.info("address change for a person not enrolled; nothing to update")
             return
         enrolment.address = address
-        enrolment.updated_at = _now()
+        enrolment.updated_at = enrolment.address_changed_at = _now()
 
     def on_payment(self, session: Session, event: DeliveredEvent) -> None:
         """Deliver ``payment``: mark one contribution month paid (items of other domains skip)."""
@@ -775,7 +1016,15 @@ def _claim_view(row: Claim, number: str) -> ClaimView:
         annual_amount=row.annual_amount,
         reason=row.reason,
         account_reference=row.account_reference,
+        payout_status=row.payout_status,
+        hold_reason=row.hold_reason,
     )
+
+
+def _parse_pin(value: str) -> str:
+    if value and not (len(value) == 6 and value.isascii() and value.isdigit()):
+        raise errors.InvalidInput("claim_pin must be the claimant's 6-digit claim PIN")
+    return value
 
 
 def _exemption_document(
@@ -804,10 +1053,23 @@ def _exemption_document(
 
 
 def _claim_document(
-    number: str, test: domain.ClaimTest, account_ref: str, claim_id: str
+    number: str,
+    test: domain.ClaimTest,
+    account_ref: str,
+    claim_id: str,
+    decision: PayoutDecision | None = None,
 ) -> dict[str, Any]:
     title = ("老齢基礎年金の請求について", "Your old-age basic pension claim")
-    if test.approved:
+    if test.approved and decision is not None and not decision.release:
+        body = (
+            f"基礎年金番号 {number} の請求を受け付け、年額 {test.annual_amount:,}円の支給を決定"
+            f"しましたが、振込を保留しています（{decision.hold_reason}）。お心当たりのない場合は"
+            "ご連絡ください。",
+            f"Your claim (basic pension number {number}) was approved: {test.annual_amount:,} "
+            f"yen a year, but payment is on hold: {decision.hold_reason}. If you did not file "
+            "this claim, contact us.",
+        )
+    elif test.approved:
         body = (
             f"基礎年金番号 {number} の請求を受け付け、年額 {test.annual_amount:,}円の支給を決定"
             f"しました。振込先: {account_ref}。お心当たりのない場合はご連絡ください。",

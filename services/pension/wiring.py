@@ -2,25 +2,48 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import grpc
 from mynumber.exchange.v1 import exchange_pb2_grpc
 from mynumber.pension.v1 import pension_pb2_grpc
+from pydantic import Field
 
 from mynumber_core.infra import DomainInfra
 from mynumber_core.outbox import OutboxRelay, hub_publisher
+from mynumber_core.payout import DEFAULT_COOLING_OFF, PayoutPolicy, ReleaseJob
 from mynumber_core.provider import ProviderServicer
 from mynumber_core.server import GrpcApp
 from mynumber_core.settings import ServiceSettings
 from services.pension.access import ACCESS
+from services.pension.cards import RegistryClaimCards
 from services.pension.models import CIPHER, OutboxEvent, PendingApplication, ProcessedEvent
 from services.pension.servicer import PensionServicer
 from services.pension.usecases import PensionService
 
 
+class PensionSettings(ServiceSettings):
+    """Pension settings: the payout cooling-off period (fraud countermeasure)."""
+
+    payout_cooling_off_days: float = Field(
+        DEFAULT_COOLING_OFF.days,
+        ge=0,
+        description="days a claim payment is held after an account or address change",
+    )
+    payout_release_interval_seconds: float = Field(3600.0, gt=0)
+
+
+SETTINGS_CLASS = PensionSettings
+
+
 def build_app(settings: ServiceSettings) -> GrpcApp:
     """The pension service's gRPC application, with its outbox and application relays."""
+    cfg = (
+        settings
+        if isinstance(settings, PensionSettings)
+        else PensionSettings(**settings.model_dump())
+    )
     infra = DomainInfra.from_settings(settings, CIPHER)
     db, registry = infra.db, infra.registry
     outbox = OutboxRelay("pension", db, OutboxEvent, hub_publisher(registry, ["portal"]))
@@ -30,6 +53,13 @@ def build_app(settings: ServiceSettings) -> GrpcApp:
         registry,
         wake_outbox=outbox.wake,
         wake_applications=lambda: wakers["applications"](),
+        cards=RegistryClaimCards(registry),
+        payout_policy=PayoutPolicy(dt.timedelta(days=cfg.payout_cooling_off_days)),
+    )
+    releases = ReleaseJob(
+        "pension-payment-release",
+        service.release_held_payments,
+        interval=cfg.payout_release_interval_seconds,
     )
     applications = OutboxRelay(
         "pension-applications", db, PendingApplication, service.decide_portal_application
@@ -45,6 +75,8 @@ def build_app(settings: ServiceSettings) -> GrpcApp:
         },
         events={
             "application.pension_exemption": service.accept_portal_application,
+            "application.pension_claim": service.accept_portal_claim,
+            "payout_confirmed": lambda session, event: releases.wake(),
             "address_changed": service.on_address_changed,
             "payment": service.on_payment,
         },
@@ -55,12 +87,14 @@ def build_app(settings: ServiceSettings) -> GrpcApp:
         exchange_pb2_grpc.add_ProviderServicer_to_server(provider, server)
 
     def stop() -> None:
+        releases.stop()
         outbox.stop()
         applications.stop()
         infra.close()
 
     outbox.start()
     applications.start()
+    releases.start()
     return GrpcApp(
         name="pension",
         service_names=["mynumber.pension.v1.Pension", "mynumber.exchange.v1.Provider"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from sqlalchemy import func, select
 from mynumber_core import errors
 from mynumber_core.db import Database
 from mynumber_core.provider import DeliveredEvent, ProvideCall
+from services.pension.cards import CardSignature
 from services.pension.domain import ExemptionLevel
 from services.pension.models import (
     ContributionMonth,
@@ -290,6 +292,16 @@ def test_transient_failures_are_left_for_the_retry(
     assert _count(db, ExemptionApplication) == 0
 
 
+class _OwnCard:
+    """A card check that says every signature is the claimant's own card."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def holder_token(self, card: CardSignature, message: bytes) -> str:
+        return self.token
+
+
 def test_claims_use_agency_data(
     service: PensionService, registry: FakeRegistry, db: Database
 ) -> None:
@@ -307,7 +319,10 @@ def test_claims_use_agency_data(
         "bank_code": "0005",
         "account_number": "1234567",
     }
-    claim = service.file_claim(number, "C-1")
+    token = registry.link(NUMBER, identity().facts)
+    service.cards = _OwnCard(token)
+    card = CardSignature(b"cert", b"sig", f"{int(time.time())}.{'n' * 16}")
+    claim = service.file_claim(number, "C-1", card)
     assert claim.approved and claim.contribution_months == 120 and claim.age == 66
     assert claim.annual_amount == 831_700 * 120 // 480
     assert claim.account_reference == "0005-***-****567"
@@ -316,7 +331,7 @@ def test_claims_use_agency_data(
     assert len(registry.queries) == 2
 
     registry.answers[("municipality", "basic_facts")] = lambda call: {"birth_date": "1970-01-01"}
-    young = service.file_claim(number, "C-2")
+    young = service.file_claim(number, "C-2", card)
     assert not young.approved and "below the pension age" in young.reason
     with db.transaction() as session:
         procedures = [e.procedure for e in session.scalars(select(OutboxEvent))]

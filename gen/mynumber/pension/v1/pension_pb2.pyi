@@ -127,7 +127,7 @@ class ApplyExemptionRequest(_message.Message):
     def __init__(self, identity: _Optional[_Union[FormIdentity, _Mapping]] = ..., fiscal_year: _Optional[int] = ..., application_id: _Optional[str] = ...) -> None: ...
 
 class ClaimDecision(_message.Message):
-    __slots__ = ("claim_id", "basic_pension_number", "status", "contribution_months", "age", "annual_amount_yen", "reason", "account_reference")
+    __slots__ = ("claim_id", "basic_pension_number", "status", "contribution_months", "age", "annual_amount_yen", "reason", "account_reference", "payout_status", "hold_reason")
     CLAIM_ID_FIELD_NUMBER: _ClassVar[int]
     BASIC_PENSION_NUMBER_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -136,6 +136,8 @@ class ClaimDecision(_message.Message):
     ANNUAL_AMOUNT_YEN_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     ACCOUNT_REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    PAYOUT_STATUS_FIELD_NUMBER: _ClassVar[int]
+    HOLD_REASON_FIELD_NUMBER: _ClassVar[int]
     claim_id: str
     basic_pension_number: str
     status: ClaimStatus
@@ -144,15 +146,71 @@ class ClaimDecision(_message.Message):
     annual_amount_yen: int
     reason: str
     account_reference: str
-    def __init__(self, claim_id: _Optional[str] = ..., basic_pension_number: _Optional[str] = ..., status: _Optional[_Union[ClaimStatus, str]] = ..., contribution_months: _Optional[int] = ..., age: _Optional[int] = ..., annual_amount_yen: _Optional[int] = ..., reason: _Optional[str] = ..., account_reference: _Optional[str] = ...) -> None: ...
+    payout_status: str
+    hold_reason: str
+    def __init__(self, claim_id: _Optional[str] = ..., basic_pension_number: _Optional[str] = ..., status: _Optional[_Union[ClaimStatus, str]] = ..., contribution_months: _Optional[int] = ..., age: _Optional[int] = ..., annual_amount_yen: _Optional[int] = ..., reason: _Optional[str] = ..., account_reference: _Optional[str] = ..., payout_status: _Optional[str] = ..., hold_reason: _Optional[str] = ...) -> None: ...
 
 class FileClaimRequest(_message.Message):
-    __slots__ = ("basic_pension_number", "claim_id")
+    __slots__ = ("basic_pension_number", "claim_id", "card", "claim_pin")
     BASIC_PENSION_NUMBER_FIELD_NUMBER: _ClassVar[int]
     CLAIM_ID_FIELD_NUMBER: _ClassVar[int]
+    CARD_FIELD_NUMBER: _ClassVar[int]
+    CLAIM_PIN_FIELD_NUMBER: _ClassVar[int]
     basic_pension_number: str
     claim_id: str
-    def __init__(self, basic_pension_number: _Optional[str] = ..., claim_id: _Optional[str] = ...) -> None: ...
+    card: CardSignature
+    claim_pin: str
+    def __init__(self, basic_pension_number: _Optional[str] = ..., claim_id: _Optional[str] = ..., card: _Optional[_Union[CardSignature, _Mapping]] = ..., claim_pin: _Optional[str] = ...) -> None: ...
+
+class CardSignature(_message.Message):
+    __slots__ = ("certificate_pem", "signature", "nonce")
+    CERTIFICATE_PEM_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    NONCE_FIELD_NUMBER: _ClassVar[int]
+    certificate_pem: bytes
+    signature: bytes
+    nonce: str
+    def __init__(self, certificate_pem: _Optional[bytes] = ..., signature: _Optional[bytes] = ..., nonce: _Optional[str] = ...) -> None: ...
+
+class ReleaseHeldPaymentsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ReleaseHeldPaymentsResponse(_message.Message):
+    __slots__ = ("released", "still_held")
+    RELEASED_FIELD_NUMBER: _ClassVar[int]
+    STILL_HELD_FIELD_NUMBER: _ClassVar[int]
+    released: _containers.RepeatedCompositeFieldContainer[ClaimDecision]
+    still_held: int
+    def __init__(self, released: _Optional[_Iterable[_Union[ClaimDecision, _Mapping]]] = ..., still_held: _Optional[int] = ...) -> None: ...
+
+class ListAlertsRequest(_message.Message):
+    __slots__ = ("limit",)
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    limit: int
+    def __init__(self, limit: _Optional[int] = ...) -> None: ...
+
+class Alert(_message.Message):
+    __slots__ = ("alert_id", "kind", "basic_pension_number", "subject", "detail", "created_at")
+    ALERT_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    BASIC_PENSION_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    alert_id: str
+    kind: str
+    basic_pension_number: str
+    subject: str
+    detail: str
+    created_at: str
+    def __init__(self, alert_id: _Optional[str] = ..., kind: _Optional[str] = ..., basic_pension_number: _Optional[str] = ..., subject: _Optional[str] = ..., detail: _Optional[str] = ..., created_at: _Optional[str] = ...) -> None: ...
+
+class ListAlertsResponse(_message.Message):
+    __slots__ = ("alerts",)
+    ALERTS_FIELD_NUMBER: _ClassVar[int]
+    alerts: _containers.RepeatedCompositeFieldContainer[Alert]
+    def __init__(self, alerts: _Optional[_Iterable[_Union[Alert, _Mapping]]] = ...) -> None: ...
 
 class RecordContributionRequest(_message.Message):
     __slots__ = ("basic_pension_number", "fiscal_year", "months_paid", "amount_yen", "receipt_id")

@@ -59,6 +59,16 @@ class PensionStub:
                 request_serializer=mynumber_dot_pension_dot_v1_dot_pension__pb2.FileClaimRequest.SerializeToString,
                 response_deserializer=mynumber_dot_pension_dot_v1_dot_pension__pb2.ClaimDecision.FromString,
                 _registered_method=True)
+        self.ReleaseHeldPayments = channel.unary_unary(
+                '/mynumber.pension.v1.Pension/ReleaseHeldPayments',
+                request_serializer=mynumber_dot_pension_dot_v1_dot_pension__pb2.ReleaseHeldPaymentsRequest.SerializeToString,
+                response_deserializer=mynumber_dot_pension_dot_v1_dot_pension__pb2.ReleaseHeldPaymentsResponse.FromString,
+                _registered_method=True)
+        self.ListAlerts = channel.unary_unary(
+                '/mynumber.pension.v1.Pension/ListAlerts',
+                request_serializer=mynumber_dot_pension_dot_v1_dot_pension__pb2.ListAlertsRequest.SerializeToString,
+                response_deserializer=mynumber_dot_pension_dot_v1_dot_pension__pb2.ListAlertsResponse.FromString,
+                _registered_method=True)
 
 
 class PensionServicer:
@@ -96,6 +106,23 @@ class PensionServicer:
 
     def FileClaim(self, request, context):
         """File a claim for the old-age basic pension (老齢基礎年金の請求).
+        The claimant signs it with their My Number Card (action "pension_claim"); while they have
+        the protect_claims lock on, they also give this year's claim PIN.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReleaseHeldPayments(self, request, context):
+        """Decide every held claim payment again (the release job): it goes out once the cooling-off
+        period has passed or the resident confirmed the account with their card.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAlerts(self, request, context):
+        """Alerts for operators (e.g. a payout account shared by unrelated people).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -128,6 +155,16 @@ def add_PensionServicer_to_server(servicer, server):
                     servicer.FileClaim,
                     request_deserializer=mynumber_dot_pension_dot_v1_dot_pension__pb2.FileClaimRequest.FromString,
                     response_serializer=mynumber_dot_pension_dot_v1_dot_pension__pb2.ClaimDecision.SerializeToString,
+            ),
+            'ReleaseHeldPayments': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReleaseHeldPayments,
+                    request_deserializer=mynumber_dot_pension_dot_v1_dot_pension__pb2.ReleaseHeldPaymentsRequest.FromString,
+                    response_serializer=mynumber_dot_pension_dot_v1_dot_pension__pb2.ReleaseHeldPaymentsResponse.SerializeToString,
+            ),
+            'ListAlerts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAlerts,
+                    request_deserializer=mynumber_dot_pension_dot_v1_dot_pension__pb2.ListAlertsRequest.FromString,
+                    response_serializer=mynumber_dot_pension_dot_v1_dot_pension__pb2.ListAlertsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -265,6 +302,60 @@ class Pension:
             '/mynumber.pension.v1.Pension/FileClaim',
             mynumber_dot_pension_dot_v1_dot_pension__pb2.FileClaimRequest.SerializeToString,
             mynumber_dot_pension_dot_v1_dot_pension__pb2.ClaimDecision.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReleaseHeldPayments(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mynumber.pension.v1.Pension/ReleaseHeldPayments',
+            mynumber_dot_pension_dot_v1_dot_pension__pb2.ReleaseHeldPaymentsRequest.SerializeToString,
+            mynumber_dot_pension_dot_v1_dot_pension__pb2.ReleaseHeldPaymentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAlerts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mynumber.pension.v1.Pension/ListAlerts',
+            mynumber_dot_pension_dot_v1_dot_pension__pb2.ListAlertsRequest.SerializeToString,
+            mynumber_dot_pension_dot_v1_dot_pension__pb2.ListAlertsResponse.FromString,
             options,
             channel_credentials,
             insecure,
