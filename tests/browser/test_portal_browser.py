@@ -5,6 +5,14 @@ login page, approves its one-time code with ``mynumber card approve``, sees data
 agencies, finds the exchange-log entries their visit created (proofs verified), applies for a
 pension exemption (approving the step-up code with the CLI again) and reads the decision in the
 inbox. Every page is screenshotted under ``test-output/screenshots/``.
+
+Then every page, in Japanese and English, on a laptop and on a 390 px phone: the ``lang``
+attribute follows the language switch, nothing scrolls sideways, "My information" shows no raw
+snake_case key, and a basic accessibility check (what axe would flag first, without
+downloading axe) passes: one h1 and no skipped heading level, every form control labelled,
+every image with alt text, every button and link named, tables with captions and scoped
+headers, unique ids, a skip link that works, a visible keyboard focus, and WCAG AA text
+contrast computed from the rendered colours.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ import pytest
 from click.testing import CliRunner
 
 from mynumber_cli.__main__ import cli
+from services.gateway.web.api import SESSION_COOKIE
 from tests.integration.gateway.portal_env import AGENCIES, CardHolder, PortalEnv
 from tests.support.databases import SqliteDatabases
 
@@ -35,6 +44,32 @@ ARGS = [
     "--no-first-run",
 ]
 SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
+LAPTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+PAGES = {
+    "me": "/me",
+    "log": "/log",
+    "notices": "/notices",
+    "inbox": "/inbox",
+    "payments": "/payments",
+    "payout-account": "/payout-account",
+    "applications": "/applications",
+    "locks": "/locks",
+    "businesses": "/businesses",
+}
+H1 = {
+    "me": ("わたしの情報", "My information"),
+    "log": ("やりとり履歴", "Exchange log"),
+    "notices": ("お知らせ", "Notices"),
+    "inbox": ("受信箱", "Inbox"),
+    "payments": ("お支払い", "Payments"),
+    "payout-account": ("公金受取口座", "Payout account"),
+    "applications": ("申請", "Applications"),
+    "locks": ("ロック", "Locks"),
+    "businesses": ("民間送達サービス", "Business delivery"),
+    "login": ("マイナンバーカードでログイン", "Log in with your My Number Card"),
+}
+SNAKE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
 
 
 @pytest.fixture(scope="module")
@@ -104,21 +139,32 @@ def test_resident_journey(env: PortalEnv, browser: object) -> None:
     assert "approved (login)" in output
     page.wait_for_url(f"{env.url}/me")
 
-    # My information: something from each of the four agencies.
+    # My information: something from each of the four agencies, in words.
     assert page.locator("h1").inner_text() == "わたしの情報"
     for agency in env.agencies:
         ok = page.locator(f"section[data-provider='{agency}'][data-status='ok']")
         assert ok.count() >= 1, f"no data from {agency}"
     assert resident.demo.name_kana in page.content()
+    facts = page.locator("section[data-item='basic_facts']")
+    assert facts.locator("[data-field='name_kana'] dt").inner_text() == "フリガナ"
+    assert facts.locator("[data-field='sex'] dd").inner_text() == (
+        "男" if resident.demo.sex == "male" else "女"
+    )
+    year, month, day = (int(x) for x in resident.demo.birth_date.split("-"))
+    assert facts.locator("[data-field='birth_date'] dd").inner_text() == f"{year}年{month}月{day}日"
     shot(page, "02-my-information.png")
 
-    # The exchange log shows the visit's queries, each proof verified.
+    # The exchange log shows the visit's queries in words, each proof verified.
     page.get_by_role("link", name="やりとり履歴").click()
     page.wait_for_url(f"{env.url}/log")
     rows = page.locator("tr[data-procedure='portal.my_information']")
     assert rows.count() >= len(env.agencies)
     assert page.locator("tr[data-procedure='portal.my_information'] .bad").count() == 0
-    assert "検証済み" in rows.first.inner_text()
+    first = rows.first
+    assert "マイナポータルでの閲覧" in first.inner_text()
+    assert "portal.my_information" not in first.inner_text()
+    assert first.locator("td.proof").inner_text().strip() == "✔ 検証済み"
+    assert first.locator("td.outcome").inner_text().strip() == "提供済み"
     shot(page, "03-exchange-log.png")
     page.select_option("#agency", "tax")
     page.get_by_role("button", name="絞り込む").click()
@@ -181,6 +227,124 @@ def test_resident_journey(env: PortalEnv, browser: object) -> None:
     shot(small, "14-my-information-phone.png")
     phone.close()
     context.close()
+
+
+# --------------------------------------------------------------------- every page, both ways
+
+
+@pytest.fixture(scope="module")
+def session_cookie(env: PortalEnv) -> dict[str, str]:
+    """A resident known to every agency, logged in with their card through the API."""
+    resident = env.make_resident(enrol=("pension", "tax", "health"))
+    client = env.login(resident)
+    client.get("/me")  # one visit, so the exchange log has the portal's own entries
+    value = client.cookies.get(SESSION_COOKIE)
+    assert value
+    client.close()
+    return {"name": SESSION_COOKIE, "value": value, "url": env.url}
+
+
+def open_page(browser: object, cookie: dict[str, str], viewport: dict[str, int]) -> object:
+    """A fresh tab with the resident's session at this screen size."""
+    context = browser.new_context(viewport=viewport)  # type: ignore[attr-defined]
+    if cookie:
+        context.add_cookies([cookie])
+    page = context.new_page()
+    page.set_default_timeout(40_000)
+    return page
+
+
+ACCESSIBILITY = (Path(__file__).with_name("accessibility_check.js")).read_text()
+
+
+def check_page(page: object, lang: str) -> None:
+    """``lang`` attribute, no sideways scrolling, the basic accessibility check."""
+    assert page.get_attribute("html", "lang") == lang  # type: ignore[attr-defined]
+    width = page.evaluate(  # type: ignore[attr-defined]
+        "[document.scrollingElement.scrollWidth, window.innerWidth]"
+    )
+    assert width[0] <= width[1], f"{page.url} scrolls sideways: {width}"  # type: ignore[attr-defined]
+    problems = page.evaluate(ACCESSIBILITY)  # type: ignore[attr-defined]
+    assert problems == [], f"{page.url}: {problems}"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("device", ["laptop", "phone"])
+def test_every_page_in_both_languages(
+    env: PortalEnv, browser: object, session_cookie: dict[str, str], device: str
+) -> None:
+    page = open_page(browser, session_cookie, LAPTOP if device == "laptop" else PHONE)
+    for name, path in PAGES.items():
+        for lang in ("ja", "en"):
+            page.goto(f"{env.url}{path}?lang={lang}")  # type: ignore[attr-defined]
+            assert page.locator("h1").inner_text() == H1[name][lang == "en"]  # type: ignore[attr-defined]
+            check_page(page, lang)
+            shot(page, f"portal-{name}-{lang}-{device}.png")
+        # The switch in the banner flips the language of this very page, and it sticks.
+        page.locator("#lang-switch").click()  # type: ignore[attr-defined]
+        page.wait_for_function("document.documentElement.lang === 'ja'")  # type: ignore[attr-defined]
+        assert page.url.split("?")[0] == f"{env.url}{path}"  # type: ignore[attr-defined]
+        assert page.locator("h1").inner_text() == H1[name][0]  # type: ignore[attr-defined]
+        page.goto(f"{env.url}{path}")  # type: ignore[attr-defined]
+        assert page.get_attribute("html", "lang") == "ja"  # type: ignore[attr-defined]
+    page.context.close()  # type: ignore[attr-defined]
+
+
+def test_login_page_in_both_languages(env: PortalEnv, browser: object) -> None:
+    for device, viewport in (("laptop", LAPTOP), ("phone", PHONE)):
+        page = open_page(browser, {}, viewport)
+        for lang in ("ja", "en"):
+            page.goto(f"{env.url}/login?lang={lang}")  # type: ignore[attr-defined]
+            assert page.locator("h1").inner_text() == H1["login"][lang == "en"]  # type: ignore[attr-defined]
+            check_page(page, lang)
+            shot(page, f"portal-login-{lang}-{device}.png")
+        page.context.close()  # type: ignore[attr-defined]
+
+
+def test_my_information_has_no_raw_keys(
+    env: PortalEnv, browser: object, session_cookie: dict[str, str]
+) -> None:
+    page = open_page(browser, session_cookie, LAPTOP)
+    for lang in ("ja", "en"):
+        page.goto(f"{env.url}/me?lang={lang}")  # type: ignore[attr-defined]
+        text = page.locator("main").inner_text()  # type: ignore[attr-defined]
+        assert SNAKE.findall(text) == [], f"raw keys on /me ({lang})"
+        labels = page.locator("main dt, main th").all_inner_texts()  # type: ignore[attr-defined]
+        assert labels and all(label.strip() for label in labels)
+        assert not [x for x in labels if re.fullmatch(r"[a-z_]+", x.strip())], labels
+        # Amounts read as money, dates as dates, in the page's language.
+        money = page.locator("main .kind-yen").all_inner_texts()  # type: ignore[attr-defined]
+        assert money, "no amount of money on /me"
+        pattern = r"-?¥\d{1,3}(,\d{3})*" if lang == "en" else r"-?\d{1,3}(,\d{3})*円"
+        assert all(re.fullmatch(pattern, m.strip()) or m.strip() == "—" for m in money), money
+        assert any(m.strip() != "—" for m in money), money
+        dates = page.locator("main dd.kind-date, main td.kind-date").all_inner_texts()  # type: ignore[attr-defined]
+        date = r"\d{1,2} [A-Z][a-z]{2} \d{4}" if lang == "en" else r"\d{4}年\d{1,2}月\d{1,2}日"
+        assert dates and all(re.fullmatch(date, d.strip()) or d.strip() == "—" for d in dates)
+        # The exchange log: no procedure code or outcome code, the proof in its own column.
+        page.goto(f"{env.url}/log?lang={lang}")  # type: ignore[attr-defined]
+        body = page.locator("table.log tbody").inner_text()  # type: ignore[attr-defined]
+        assert SNAKE.findall(body) == [] and "portal." not in body
+        viewed = "Viewed on the portal" if lang == "en" else "マイナポータルでの閲覧"
+        assert viewed in body
+    page.context.close()  # type: ignore[attr-defined]
+
+
+def test_keyboard_focus_is_visible_and_skip_link_works(
+    env: PortalEnv, browser: object, session_cookie: dict[str, str]
+) -> None:
+    page = open_page(browser, session_cookie, LAPTOP)
+    page.goto(f"{env.url}/me")  # type: ignore[attr-defined]
+    page.keyboard.press("Tab")  # type: ignore[attr-defined]
+    focused = page.evaluate(  # type: ignore[attr-defined]
+        """() => { const el = document.activeElement, r = el.getBoundingClientRect(),
+                  s = getComputedStyle(el);
+          return [el.className, r.left >= 0 && r.top >= 0 && r.width > 0, s.outlineStyle]; }"""
+    )
+    assert focused == ["skip", True, "solid"], focused
+    shot(page, "portal-focus-skip-link.png")
+    page.keyboard.press("Enter")  # type: ignore[attr-defined]
+    assert page.evaluate("document.activeElement.id") == "main"  # type: ignore[attr-defined]
+    page.context.close()  # type: ignore[attr-defined]
 
 
 def test_chromium_is_the_system_one() -> None:

@@ -3,14 +3,23 @@
 Pages read data directly; actions are HTML forms that ``static/portal.js`` turns into a card
 approval (step-up code) followed by the JSON API call. ``?lang=ja|en`` switches the language
 and remembers it in a cookie.
+
+What agencies hold arrives as plain JSON; :func:`present_section` turns it into labelled,
+formatted facts, nested records (a small table, or cards when a record has many fields) and
+nested groups, in the page language, through the catalogue in :mod:`i18n`. The exchange log
+gets the same treatment (:func:`present_log`): agencies, items, procedures, outcomes and the
+registry's reasons in words, the proof status beside them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Cookie, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -18,7 +27,8 @@ from fastapi.templating import Jinja2Templates
 
 from mynumber_core import errors
 from services.gateway import domain
-from services.gateway.usecases import Portal, SessionInfo
+from services.gateway.usecases import InfoSection, LogView, Portal, SessionInfo
+from services.gateway.web import i18n
 from services.gateway.web.api import SESSION_COOKIE
 from services.gateway.web.i18n import LANGS, pick_lang, translator
 
@@ -58,12 +68,238 @@ TEMPLATES.env.filters["jst"] = _local_time
 TEMPLATES.env.filters["pretty"] = lambda v: json.dumps(v, ensure_ascii=False, indent=1)
 
 
+# --- presenting what agencies hold ----------------------------------------------------------
+
+TABLE_MAX_COLUMNS = 4
+"""Records with more fields than this are shown as cards (a table that wide breaks on a phone)."""
+TABLE_MAX_TEXT = 28
+"""Records with a longer value than this (a free-text reason) are shown as cards too."""
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One labelled value."""
+
+    key: str
+    label: str
+    text: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class Records:
+    """A list of records: a small table, or one card per record."""
+
+    columns: list[tuple[str, str, str]]
+    rows: list[list[Fact]]
+    as_table: bool
+
+
+@dataclass(frozen=True)
+class Group:
+    """A nested record or list of records under its own sub-heading."""
+
+    key: str
+    label: str
+    facts: list[Fact] = field(default_factory=list)
+    records: Records | None = None
+
+
+@dataclass(frozen=True)
+class SectionView:
+    """One item of "my information", ready for the page."""
+
+    item: str
+    provider: str
+    provider_label: str
+    title: str
+    status: str
+    log_index: int | None
+    facts: list[Fact]
+    groups: list[Group]
+
+
+def _ordered(item: str, keys: Iterable[str]) -> list[str]:
+    order = i18n.ORDER.get(item, ())
+    rank = {k: n for n, k in enumerate(order)}
+    keys = list(keys)
+    return sorted(keys, key=lambda k: (rank.get(k, len(order)), keys.index(k)))
+
+
+def _text(lang: str, item: str, key: str, value: Any) -> str:
+    """A value in one line (a nested record as ``label: value`` pairs)."""
+    if isinstance(value, Mapping):
+        parts = [
+            f"{i18n.field_label(lang, item, k)}: {_text(lang, item, k, value[k])}"
+            for k in _ordered(item, value)
+        ]
+        return " / ".join(parts) or "—"
+    if isinstance(value, list | tuple):
+        if not value:
+            return i18n.TEXTS["none"][LANGS.index(lang)]
+        sep = ", " if lang == "en" else "、"
+        return sep.join(_text(lang, item, key, v) for v in value)
+    return i18n.format_value(lang, item, key, value)
+
+
+def _fact(lang: str, item: str, key: str, value: Any) -> Fact:
+    kind = i18n.kind_of(item, key)
+    return Fact(key, i18n.field_label(lang, item, key), _text(lang, item, key, value), kind)
+
+
+def _hidden(lang: str, item: str, key: str, rows: list[Mapping[str, Any]]) -> bool:
+    sibling = i18n.HIDDEN_WHEN_LABELLED.get(f"{item}.{key}")
+    return sibling is not None and all(
+        i18n.value_label(lang, item, sibling, r.get(sibling)) is not None for r in rows
+    )
+
+
+def present_records(lang: str, item: str, rows: list[Mapping[str, Any]]) -> Records:
+    """A list of records, columns in reading order, as a table when it fits a phone."""
+    keys: list[str] = []
+    for row in rows:
+        keys += [k for k in row if k not in keys]
+    columns = [k for k in _ordered(item, keys) if not _hidden(lang, item, k, rows)]
+    facts = [[_fact(lang, item, k, r.get(k)) for k in columns] for r in rows]
+    longest = max((len(f.text) for row in facts for f in row), default=0)
+    return Records(
+        [(k, i18n.field_label(lang, item, k), i18n.kind_of(item, k)) for k in columns],
+        facts,
+        len(columns) <= TABLE_MAX_COLUMNS and longest <= TABLE_MAX_TEXT,
+    )
+
+
+def present_section(lang: str, section: InfoSection) -> SectionView:
+    """One agency's record of the resident with every field labelled and formatted."""
+    item = section.item
+    facts: list[Fact] = []
+    groups: list[Group] = []
+    data = section.data if section.status == "ok" else {}
+    for key in _ordered(item, data):
+        value = data[key]
+        label = i18n.field_label(lang, item, key)
+        if isinstance(value, Mapping) and value:
+            groups.append(
+                Group(
+                    key,
+                    label,
+                    facts=[_fact(lang, item, k, value[k]) for k in _ordered(item, value)],
+                )
+            )
+        elif isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
+            groups.append(Group(key, label, records=present_records(lang, item, value)))
+        else:
+            facts.append(_fact(lang, item, key, value))
+    return SectionView(
+        item=item,
+        provider=section.provider,
+        provider_label=i18n.agency_label(lang, section.provider),
+        title=section.title_en if lang == "en" else section.title_ja,
+        status=section.status,
+        log_index=section.log_index,
+        facts=facts,
+        groups=groups,
+    )
+
+
+@dataclass(frozen=True)
+class LogRow:
+    """One exchange-log entry in words."""
+
+    index: int
+    time_iso: str
+    time_text: str
+    requester: str
+    requester_label: str
+    provider: str
+    provider_label: str
+    item: str
+    item_label: str
+    procedure: str
+    procedure_label: str
+    outcome: str
+    outcome_label: str
+    reason: str
+    reason_lang: str
+    proof: str
+
+
+def present_log(lang: str, view: LogView) -> list[LogRow]:
+    """The exchange log's entries with every code replaced by its label."""
+    rows = []
+    for e in view.entries:
+        reason, translated = i18n.reason_label(lang, e.reason) if e.reason else ("", True)
+        stamp = i18n.as_jst(e.time)
+        rows.append(
+            LogRow(
+                index=e.index,
+                time_iso=stamp.isoformat() if stamp else e.time,
+                time_text=i18n.format_datetime(e.time, lang),
+                requester=e.requester,
+                requester_label=i18n.agency_label(lang, e.requester),
+                provider=e.provider,
+                provider_label=i18n.agency_label(lang, e.provider),
+                item=e.item,
+                item_label=i18n.item_label(lang, e.item),
+                procedure=e.procedure,
+                procedure_label=i18n.procedure_label(lang, e.procedure),
+                outcome=e.outcome,
+                outcome_label=i18n.outcome_label(lang, e.outcome),
+                reason=reason,
+                reason_lang=lang if translated else "en",
+                proof=e.proof,
+            )
+        )
+    return rows
+
+
+def _switch_url(request: Request, lang: str) -> str:
+    """This page in the other language, keeping its other query parameters."""
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    return "?" + urlencode([*params, ("lang", lang)])
+
+
+class Formats:
+    """Value formatting in one language, for the templates."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+
+    def yen(self, value: Any) -> str:
+        """¥1,234 / 1,234円."""
+        return i18n.format_yen(value, self.lang)
+
+    def date(self, value: Any) -> str:
+        """18 May 2026 / 2026年5月18日."""
+        return i18n.format_date(value, self.lang)
+
+    def datetime(self, value: Any) -> str:
+        """26 Nov 2026, 13:33 JST / 2026年11月26日 13:33."""
+        return i18n.format_datetime(value, self.lang)
+
+    def iso(self, value: Any) -> str:
+        """The machine-readable form for ``<time datetime>``."""
+        stamp = i18n.as_jst(value)
+        return stamp.isoformat() if stamp else str(value)
+
+    def facts(self, item: str, details: Mapping[str, Any]) -> list[Fact]:
+        """A flat record's fields, labelled and formatted."""
+        return [_fact(self.lang, item, k, details[k]) for k in _ordered(item, details)]
+
+
 Sess = Annotated[str | None, Cookie(alias=SESSION_COOKIE)]
 
 
 def build_pages(portal: Portal, *, cookie_secure: bool) -> APIRouter:
     """Every HTML page."""
     router = APIRouter(include_in_schema=False)
+
+    def _lang_of(request: Request) -> str:
+        return pick_lang(
+            request.query_params.get("lang"),
+            request.cookies.get("lang"),
+            request.headers.get("accept-language"),
+        )
 
     def render(
         request: Request,
@@ -72,19 +308,17 @@ def build_pages(portal: Portal, *, cookie_secure: bool) -> APIRouter:
         sess: SessionInfo | None,
         **context: Any,
     ) -> Response:
-        lang = pick_lang(
-            request.query_params.get("lang"),
-            request.cookies.get("lang"),
-            request.headers.get("accept-language"),
-        )
+        lang = _lang_of(request)
         other = LANGS[1 - LANGS.index(lang)]
         response = TEMPLATES.TemplateResponse(
             request,
             template,
             {
                 "t": translator(lang),
+                "fmt": Formats(lang),
                 "lang": lang,
                 "other_lang": other,
+                "lang_url": _switch_url(request, other),
                 "page": page,
                 "nav": [(key, PATHS[key]) for key in NAV],
                 "logged_in": sess is not None,
@@ -132,7 +366,9 @@ def build_pages(portal: Portal, *, cookie_secure: bool) -> APIRouter:
     @router.get("/me", response_class=HTMLResponse)
     def me_page(request: Request, mnp: Sess = None) -> Response:
         sess = portal.authenticate(mnp)
-        return render(request, "me.html", "me", sess, sections=portal.my_information(sess))
+        lang = _lang_of(request)
+        sections = [present_section(lang, s) for s in portal.my_information(sess)]
+        return render(request, "me.html", "me", sess, sections=sections)
 
     @router.get("/log", response_class=HTMLResponse)
     def log_page(
@@ -159,6 +395,7 @@ def build_pages(portal: Portal, *, cookie_secure: bool) -> APIRouter:
             "log",
             sess,
             view=view,
+            rows=present_log(_lang_of(request), view),
             agencies=domain.AGENCIES,
             agency=agency or "",
             date_from=date_from or "",
