@@ -21,8 +21,8 @@ of every denied or failed call.
   number's blind index. Never the number, a name or a fact: messages are not stored.
 
 :class:`AbuseInterceptor` applies all of this to the registry's gRPC server;
-:func:`audited_access` wraps the access table so refusals by the authorization interceptor
-(which runs before any app interceptor) are recorded too.
+:func:`denial_recorder` is the server's ``on_denied`` hook, so refusals by the authorization
+interceptor (which runs before any app interceptor) are recorded too.
 """
 
 from __future__ import annotations
@@ -47,8 +47,6 @@ from sqlalchemy.exc import IntegrityError
 
 from mynumber_core import errors
 from mynumber_core.interceptors import (
-    ANY_PEER,
-    AccessTable,
     current_caller,
     current_request_id,
     status_for,
@@ -433,47 +431,19 @@ class AbuseInterceptor(ServerInterceptor):
             log.error("security event not recorded", kind=kind, error=type(failure).__name__)
 
 
-class _AuditedPeers(frozenset[str]):
-    """The identities allowed to call one method; a refused identity is recorded."""
+def denial_recorder(events: SecurityLog) -> Callable[[str | None, str, str], None]:
+    """The access-table hook: each refusal becomes a security event."""
 
-    method: str
-    on_denied: Callable[[str, str], None]
+    def on_denied(who: str | None, method: str, status: str) -> None:
+        events.record(
+            "permission_denied" if status == "PERMISSION_DENIED" else "unauthenticated",
+            caller=who or "-",
+            method=method,
+            status=status,
+            detail={"reason": "access_table"},
+        )
 
-    def __new__(
-        cls, peers: frozenset[str], method: str, on_denied: Callable[[str, str], None]
-    ) -> _AuditedPeers:
-        obj = super().__new__(cls, peers)
-        obj.method = method
-        obj.on_denied = on_denied
-        return obj
-
-    def __contains__(self, who: object) -> bool:
-        found = super().__contains__(who)
-        if not found and who != ANY_PEER and not super().__contains__(ANY_PEER):
-            self.on_denied(str(who), self.method)
-        return found
-
-
-def audited_access(table: AccessTable, events: SecurityLog) -> AccessTable:
-    """The same deny-by-default table; each refusal it causes is a ``permission_denied`` event.
-
-    The shared AuthorizationInterceptor asks ``caller in allowed`` before any app interceptor
-    runs; the allowed sets returned here record the refusal as they answer it.
-    """
-
-    def on_denied(who: str, method: str) -> None:
-        try:
-            events.record(
-                "permission_denied",
-                caller=who,
-                method=method,
-                status=grpc.StatusCode.PERMISSION_DENIED.name,
-                detail={"reason": "access_table"},
-            )
-        except Exception as failure:
-            log.error("security event not recorded", error=type(failure).__name__)
-
-    return {method: _AuditedPeers(peers, method, on_denied) for method, peers in table.items()}
+    return on_denied
 
 
 class SecurityServicer(pb_grpc.SecurityServicer):

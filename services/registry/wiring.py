@@ -29,7 +29,7 @@ from services.registry.abuse import (
     QueryRateMonitor,
     SecurityLog,
     SecurityServicer,
-    audited_access,
+    denial_recorder,
 )
 from services.registry.access import ACCESS
 from services.registry.cards import CardAuthority, CardService
@@ -194,7 +194,8 @@ def build_app(settings: ServiceSettings) -> GrpcApp:
             "mynumber.registry.v1.Security",
         ],
         register=register,
-        access=audited_access(ACCESS, events),
+        access=ACCESS,
+        on_denied=denial_recorder(events),
         extra_interceptors=[abuse],
         on_stop=registry.db.dispose,
     )

@@ -157,6 +157,9 @@ class CallInterceptor(ServerInterceptor):
             _caller.reset(caller_token)
 
 
+DenialHook = Callable[[str | None, str, str], None]
+"""Called with (caller identity or None, full method name, status name) on every refusal."""
+
 AccessTable = Mapping[str, frozenset[str]]
 """Full method name (``/pkg.Service/Method``) → identities allowed (or :data:`ANY_PEER`)."""
 
@@ -164,8 +167,9 @@ AccessTable = Mapping[str, frozenset[str]]
 class AuthorizationInterceptor(ServerInterceptor):
     """Deny by default: only identities listed for a method may call it."""
 
-    def __init__(self, table: AccessTable) -> None:
+    def __init__(self, table: AccessTable, on_denied: DenialHook | None = None) -> None:
         self._table = table
+        self._on_denied = on_denied
 
     def intercept(
         self,
@@ -176,13 +180,23 @@ class AuthorizationInterceptor(ServerInterceptor):
     ) -> Any:
         caller = peer_service(context)
         if caller is None:
+            self._denied(None, method_name, "UNAUTHENTICATED")
             raise errors.Unauthenticated(
                 "a client certificate from the platform CA with a service identity is required"
             )
         allowed = self._table.get(method_name, frozenset())
         if caller not in allowed and ANY_PEER not in allowed:
+            self._denied(caller, method_name, "PERMISSION_DENIED")
             raise errors.PermissionDenied(f"identity {caller!r} may not call {method_name}")
         return method(request, context)
+
+    def _denied(self, caller: str | None, method: str, status: str) -> None:
+        if self._on_denied is None:
+            return
+        try:
+            self._on_denied(caller, method, status)
+        except Exception as exc:  # auditing must never turn a refusal into a crash
+            log.error("denial hook failed", error_type=type(exc).__name__)
 
 
 class _ClientCallDetails(grpc.ClientCallDetails):

@@ -26,6 +26,7 @@ from mynumber_core.interceptors import (
     AccessTable,
     AuthorizationInterceptor,
     CallInterceptor,
+    DenialHook,
 )
 from mynumber_core.tls import TlsMaterial
 
@@ -47,6 +48,8 @@ class GrpcApp:
     access: AccessTable
     """Deny-by-default table of which identity may call which method."""
     extra_interceptors: Sequence[grpc.ServerInterceptor] = field(default_factory=tuple)
+    on_denied: DenialHook | None = None
+    """Told about every call the access table refuses (for audit records)."""
     on_stop: Callable[[], None] | None = None
 
 
@@ -82,7 +85,9 @@ def start_server(
     """Start the mTLS API server and the plaintext health server; return their ports."""
     interceptors: list[Any] = [
         CallInterceptor(app.name),
-        AuthorizationInterceptor({REFLECTION_METHOD: frozenset({ANY_PEER}), **app.access}),
+        AuthorizationInterceptor(
+            {REFLECTION_METHOD: frozenset({ANY_PEER}), **app.access}, app.on_denied
+        ),
         *app.extra_interceptors,
     ]
     server = grpc.server(
