@@ -39,7 +39,7 @@ def main() -> None:
         rows += sections.registry_operations(bp, scale)
         rows += sections.exchange(bp, scale)
         rows += load.load(bp, args.load_seconds or (10.0 if args.quick else 60.0))
-        rows += __import__("bench.portal", fromlist=["x"]).page_loads(bp, 5.0 if args.quick else 20.0)
+        rows += __import__("bench.portal", fromlist=["x"]).page_loads(bp, 5 if args.quick else 20)
     with tempfile.TemporaryDirectory(prefix="mynumber-bench-pg-") as tmp:
         rows += sections.bulk_enrolment(Path(tmp), args.enrol if not args.quick else 20_000)
     rows += __import__("bench.disaster", fromlist=["rows"]).rows(quick=args.quick)
