@@ -73,6 +73,22 @@ def postgres_url(base: str, service: str, prefix: str = "mynumber") -> str:
     return f"{base.rstrip('/')}/{name}"
 
 
+def drop_databases(base: str, prefix: str) -> None:
+    """Drop every database named ``<prefix>_*`` on the server at ``base``."""
+    admin = base.replace("postgresql+psycopg://", "postgresql://").rstrip("/") + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        names = [
+            row[0]
+            for row in conn.execute(
+                "SELECT datname FROM pg_database WHERE datname LIKE %s", (f"{prefix}\\_%",)
+            )
+        ]
+        for name in names:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
 @dataclass
 class ServiceProcess:
     """One running service."""

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mynumber_dev.demo import DemoResident
-from mynumber_dev.platform import Platform
+from mynumber_dev.platform import Platform, drop_databases
 from mynumber_dev.seed import seed_platform
 from tests.support.databases import postgres_available
 
@@ -39,30 +39,18 @@ def _start(var: Path, backend: str) -> Iterator[RunningPlatform]:
     platform.start()
     try:
         residents = seed_platform(
-            var, platform.endpoints, platform.services, E2E_RESIDENTS, progress=lambda _: None
+            var,
+            platform.endpoints,
+            platform.services,
+            E2E_RESIDENTS,
+            progress=lambda _: None,
+            portal_url=f"http://127.0.0.1:{platform.http_port}",
         )
         yield RunningPlatform(platform, residents, backend)
     finally:
         platform.stop()
         if postgres:
-            _drop_databases(prefix)
-
-
-def _drop_databases(prefix: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
-        names = [
-            r[0]
-            for r in c.execute(
-                "SELECT datname FROM pg_database WHERE datname LIKE %s", (f"{prefix}_%",)
-            )
-        ]
-        for name in names:
-            c.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+            drop_databases(postgres, prefix)
 
 
 @pytest.fixture(scope="session")
