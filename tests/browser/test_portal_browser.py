@@ -312,7 +312,7 @@ def test_my_information_has_no_raw_keys(
         assert labels and all(label.strip() for label in labels)
         assert not [x for x in labels if re.fullmatch(r"[a-z_]+", x.strip())], labels
         # Amounts read as money, dates as dates, in the page's language.
-        money = page.locator("main .kind-yen").all_inner_texts()  # type: ignore[attr-defined]
+        money = page.locator("main dd.kind-yen, main td.kind-yen").all_inner_texts()  # type: ignore[attr-defined]
         assert money, "no amount of money on /me"
         pattern = r"-?¥\d{1,3}(,\d{3})*" if lang == "en" else r"-?\d{1,3}(,\d{3})*円"
         assert all(re.fullmatch(pattern, m.strip()) or m.strip() == "—" for m in money), money
