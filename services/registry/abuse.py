@@ -30,6 +30,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import statistics
+import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -283,6 +285,16 @@ class QueryRateMonitor:
         self._limits = limits
         self._clock = clock
         self._alerted: set[tuple[str, dt.datetime]] = set()
+        # Counts are kept in memory and written to the shared table at most once per
+        # ``flush_seconds`` (one short transaction for every agency), so the hot query path
+        # does not add a database write per exchange; other replicas' counts arrive with the
+        # next flush.
+        self.flush_seconds = 1.0
+        self._lock = threading.Lock()
+        self._pending: dict[tuple[str, dt.datetime], int] = {}
+        self._flushed: dict[tuple[str, dt.datetime], int] = {}
+        self._last_flush = time.monotonic()
+        self._baselines: dict[tuple[str, dt.datetime], float] = {}
 
     def _bucket(self, now: dt.datetime) -> dt.datetime:
         size = self._limits.query_rate_bucket_seconds
@@ -324,14 +336,38 @@ class QueryRateMonitor:
         counts += [0] * (lim.query_rate_baseline_buckets - len(counts))
         return float(statistics.median(counts)) if counts else 0.0
 
+    def flush(self) -> None:
+        """Write the in-memory counts to the shared table and learn the totals back."""
+        with self._lock:
+            pending, self._pending = self._pending, {}
+            self._last_flush = time.monotonic()
+        current = self._bucket(self._clock())
+        for (agency, bucket), n in pending.items():
+            total = self._increment(agency, bucket, n)
+            with self._lock:
+                self._flushed[(agency, bucket)] = total
+        with self._lock:
+            self._flushed = {k: v for k, v in self._flushed.items() if k[1] >= current}
+
     def observe(self, agency: str, n: int = 1, *, method: str = QUERY_METHOD) -> bool:
         """Count ``n`` queries now; True if this raised the bucket's (single) alert."""
         lim = self._limits
         bucket = self._bucket(self._clock())
-        count = self._increment(agency, bucket, n)
-        if count < lim.query_rate_floor or (agency, bucket) in self._alerted:
+        key = (agency, bucket)
+        with self._lock:
+            self._pending[key] = self._pending.get(key, 0) + n
+            count = self._flushed.get(key, 0) + self._pending[key]
+            due = time.monotonic() - self._last_flush >= self.flush_seconds
+        if due or (count >= lim.query_rate_floor and key not in self._flushed):
+            self.flush()
+            with self._lock:
+                count = self._flushed.get(key, 0) + self._pending.get(key, 0)
+        if count < lim.query_rate_floor or key in self._alerted:
             return False
-        median = self._baseline(agency, bucket)
+        median = self._baselines.get(key)
+        if median is None:
+            median = self._baselines[key] = self._baseline(agency, bucket)
+            self._baselines = {k: v for k, v in self._baselines.items() if k[1] >= bucket}
         if count <= lim.query_rate_factor * median:
             return False
         # Remember alerted buckets (this replica) so the rest of a burst skips the insert.
