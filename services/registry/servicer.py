@@ -13,7 +13,7 @@ from mynumber.registry.v1 import registry_pb2_grpc as pb_grpc
 
 from mynumber_core import errors
 from mynumber_core.facts import BasicFacts
-from mynumber_core.interceptors import current_caller, remaining_seconds, status_for
+from mynumber_core.interceptors import current_caller, remaining_seconds, status_code
 from mynumber_core.structs import from_struct, to_struct
 from services.registry.domain import Outcome
 from services.registry.exchange_log import leaf_fields
@@ -145,34 +145,28 @@ class HubServicer(pb_grpc.HubServicer):
     def BatchQuery(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
         if len(request.queries) > 10_000:
             raise errors.InvalidInput("at most 10000 queries per BatchQuery call")
-        caller = current_caller()
+        specs = [
+            (q.token, q.provider, q.item, q.procedure, q.request_id, from_struct(q.params))
+            for q in request.queries
+        ]
+        outcomes = self._r.query_many(current_caller(), specs, remaining=remaining_seconds())
         results = []
-        for q in request.queries:
-            try:
-                r = self._r.query(
-                    caller,
-                    q.token,
-                    q.provider,
-                    q.item,
-                    q.procedure,
-                    q.request_id,
-                    from_struct(q.params),
-                    remaining=remaining_seconds(),
+        for q, outcome in zip(request.queries, outcomes, strict=True):
+            if isinstance(outcome, errors.DomainError):
+                results.append(
+                    pb.BatchResult(
+                        request_id=q.request_id, code=status_code(outcome), message=outcome.message
+                    )
                 )
-            except errors.DomainError as exc:
+            else:
                 results.append(
                     pb.BatchResult(
                         request_id=q.request_id,
-                        code=status_for(exc).value[0],
-                        message=exc.message,
+                        code=0,
+                        data=to_struct(outcome.data),
+                        log_index=outcome.log_index,
                     )
                 )
-                continue
-            results.append(
-                pb.BatchResult(
-                    request_id=q.request_id, code=0, data=to_struct(r.data), log_index=r.log_index
-                )
-            )
         return pb.BatchQueryResponse(results=results)
 
     def Publish(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802

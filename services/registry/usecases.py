@@ -6,11 +6,13 @@ Every method takes the caller's mTLS identity; nothing trusts a domain named in 
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import hashlib
 import json
 import secrets
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,6 +80,42 @@ class QueryResult:
     log_index: int
 
 
+@dataclass(frozen=True)
+class _Planned:
+    """An authorised query, translated for its provider, not yet fetched."""
+
+    requester: str
+    provider: str
+    item: str
+    procedure: str
+    request_id: str
+    params: Mapping[str, Any]
+    fingerprint: str
+    tag: str
+    provider_token: str
+
+    def entry(
+        self, outcome: str, reason: str, result: str | None = None, code: int = 0
+    ) -> NewEntry:
+        """The log entry recording this query with an outcome."""
+        return NewEntry(
+            self.requester,
+            self.provider,
+            self.item,
+            self.procedure,
+            outcome,
+            reason,
+            self.request_id,
+            self.tag,
+            self.fingerprint,
+            result,
+            code,
+        )
+
+
+QueryArgs = tuple[str, str, str, str, str, Mapping[str, Any]]
+"""(token, provider, item, procedure, request_id, params) of one query in a batch."""
+
 ProvideFn = Callable[[str, str, str, str, str, str, Mapping[str, Any]], ProviderAnswer]
 """(service, token, item, procedure, request_id, requester, params) → answer."""
 DeliverFn = Callable[[str, str, str, str, str, Mapping[str, Any]], errors.DomainError | None]
@@ -141,6 +179,7 @@ class Registry:
         self._provide = provide
         self._deliver = deliver
         self.bulk = BulkEnroller(vault, blind)
+        self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="registry-fetch")
 
     # ----------------------------------------------------------------- numbers and tokens
 
@@ -508,6 +547,59 @@ class Registry:
         remaining: float | None = None,
     ) -> QueryResult:
         """Authorise, translate, fetch, record (durably, first), return."""
+        plan = self._plan(
+            caller, token, provider, item, procedure, request_id, params, remaining=remaining
+        )
+        if isinstance(plan, QueryResult):
+            return plan
+        answer = self._fetch(plan)
+        with self.log.writing() as session:
+            outcome = self._settle(session, plan, answer)
+        if isinstance(outcome, errors.DomainError):
+            raise outcome
+        return outcome
+
+    def query_many(
+        self, caller: str | None, specs: Sequence[QueryArgs], *, remaining: float | None = None
+    ) -> list[QueryResult | errors.DomainError]:
+        """A batch: each query authorised on its own, providers asked in parallel, and every
+        outcome appended in one durable transaction before any data is returned."""
+        plans: list[_Planned | QueryResult | errors.DomainError] = []
+        for spec in specs:
+            try:
+                plans.append(self._plan(caller, *spec, remaining=remaining))
+            except errors.DomainError as exc:
+                plans.append(exc)
+        pending = [(i, p) for i, p in enumerate(plans) if isinstance(p, _Planned)]
+        contexts = [contextvars.copy_context() for _ in pending]
+        # Each worker runs in a copy of this call's context: deadline, caller, request id.
+        answers = list(
+            self._pool.map(
+                lambda pair: pair[0].run(self._fetch, pair[1][1]),
+                zip(contexts, pending, strict=True),
+            )
+        )
+        with self.log.writing() as session:
+            for (i, plan), answer in zip(pending, answers, strict=True):
+                plans[i] = self._settle(session, plan, answer)
+        settled = [p for p in plans if not isinstance(p, _Planned)]
+        assert len(settled) == len(specs)
+        return settled
+
+    def _plan(
+        self,
+        caller: str | None,
+        token: str,
+        provider: str,
+        item: str,
+        procedure: str,
+        request_id: str,
+        params: Mapping[str, Any],
+        *,
+        remaining: float | None = None,
+    ) -> _Planned | QueryResult:
+        """Validate, authorise and translate; a denial or a missing link is recorded and
+        raised, a retry of a recorded query is answered from its record."""
         requester = require_domain(caller)
         domain.check_domain(provider)
         domain.check_item(item)
@@ -543,50 +635,54 @@ class Registry:
                 )
                 denial = domain.lock_denial(locks, requester, procedure, pin_verified=verified)
             provider_token = None if denial else self._translate(session, person, provider)
-
-        def entry(outcome: str, reason: str, result: str | None = None, code: int = 0) -> NewEntry:
-            return NewEntry(
-                requester,
-                provider,
-                item,
-                procedure,
-                outcome,
-                reason,
-                request_id,
-                tag,
-                fingerprint,
-                result,
-                code,
-            )
-
-        if denial is not None:
-            self._record(entry(Outcome.DENIED, denial, code=7))
-            raise errors.PermissionDenied(denial)
-        if provider_token is None:
-            reason = f"{provider} holds no record of this person"
-            self._record(entry(Outcome.FAILED, reason, code=5))
-            raise errors.NotFound(reason)
-        answer = self._provide(
-            domain.service_of(provider),
-            provider_token,
+        plan = _Planned(
+            requester,
+            provider,
             item,
             procedure,
             request_id,
-            requester,
-            params,
+            dict(params),
+            fingerprint,
+            tag,
+            provider_token or "",
         )
+        if denial is not None:
+            self._record(plan.entry(Outcome.DENIED, denial, code=7))
+            raise errors.PermissionDenied(denial)
+        if provider_token is None:
+            reason = f"{provider} holds no record of this person"
+            self._record(plan.entry(Outcome.FAILED, reason, code=5))
+            raise errors.NotFound(reason)
+        return plan
+
+    def _fetch(self, plan: _Planned) -> ProviderAnswer:
+        return self._provide(
+            domain.service_of(plan.provider),
+            plan.provider_token,
+            plan.item,
+            plan.procedure,
+            plan.request_id,
+            plan.requester,
+            plan.params,
+        )
+
+    def _settle(
+        self, session: Session, plan: _Planned, answer: ProviderAnswer
+    ) -> QueryResult | errors.DomainError:
+        """Append the exchange's entry inside :meth:`ExchangeLogStore.writing`."""
         if answer.error is not None:
-            self._record(
-                entry(Outcome.FAILED, answer.error.message[:500], code=status_code(answer.error))
+            code = status_code(answer.error)
+            self.log.append(
+                session, plan.entry(Outcome.FAILED, answer.error.message[:500], code=code), _now()
             )
-            raise answer.error
+            metrics.EXCHANGES.labels(Outcome.FAILED).inc()
+            return answer.error
         data = dict(answer.data or {})
         result = json.dumps(data, ensure_ascii=False, sort_keys=True)
-        with self.log.writing() as session:
-            done = self.log.find(session, requester, request_id, None, (Outcome.PROVIDED,))
-            if done is not None:  # a concurrent retry won the race: answer with its record
-                return self._replay(done, fingerprint)
-            index = self.log.append(session, entry(Outcome.PROVIDED, "", result), _now())
+        done = self.log.find(session, plan.requester, plan.request_id, None, (Outcome.PROVIDED,))
+        if done is not None:  # a concurrent retry won the race: answer with its record
+            return self._replay(done, plan.fingerprint)
+        index = self.log.append(session, plan.entry(Outcome.PROVIDED, "", result), _now())
         metrics.EXCHANGES.labels(Outcome.PROVIDED).inc()
         return QueryResult(data, index)
 
