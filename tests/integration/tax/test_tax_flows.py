@@ -231,18 +231,5 @@ def test_portal_sees_amounts_due_and_pays_once(stack: Stack) -> None:
     assert summary["years"][0]["paid"] == due
 
 
-@pytest.mark.skip(
-    reason="IssueRefund needs the portal's payout_account item: services/gateway is not in "
-    "the repository yet"
-)
-def test_refund_to_the_payout_account(stack: Stack) -> None:
-    number = _register(stack)
-    ref = _taxpayer(stack, number)
-    _tax(stack).RecordIncome(
-        tpb.RecordIncomeRequest(
-            reference_number=ref, year=2025, salary_income_yen=3_000_000, withholding_yen=300_000
-        )
-    )
-    refund_due = _assess(stack, ref).refund_yen
-    refund = _tax(stack).IssueRefund(tpb.IssueRefundRequest(reference_number=ref, year=2025))
-    assert refund.amount_yen == refund_due and refund.status == tpb.REFUND_STATUS_RELEASED
+# Refunds (payout account from the portal, holds, notices) are proven end to end with the
+# real portal in tests/integration/fraud/test_ssn_attacks.py.
