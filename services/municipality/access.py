@@ -22,6 +22,7 @@ API_METHODS = (
     "DeclareDisaster",
     "CompileSupportList",
     "ReissueNumber",
+    "ListLetters",
 )
 
 ACCESS: AccessTable = {

@@ -100,6 +100,18 @@ class MoveOutNotice(Base):
     received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
+class Letter(Base):
+    """A letter to a resident's old address after an address change (anti-fraud notice)."""
+
+    __tablename__ = "letters"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    address_number: Mapped[str] = mapped_column(ForeignKey("residents.address_number"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    address: Mapped[str] = mapped_column(EncryptedText(cipher, "letters.address"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
 class Operation(Base):
     """An idempotency record: a retried write with the same key returns the first result."""
 

@@ -130,6 +130,16 @@ class MunicipalityServicer(municipality_pb2_grpc.MunicipalityServicer):
     ) -> pb.Resident:
         return resident_to_proto(self._register.get_resident(request.address_number))
 
+    def ListLetters(  # noqa: N802
+        self, request: pb.ListLettersRequest, context: grpc.ServicerContext
+    ) -> pb.ListLettersResponse:
+        return pb.ListLettersResponse(
+            letters=[
+                pb.Letter(id=v.id, kind=v.kind, address=v.address, created_at=v.created_at)
+                for v in self._register.letters(request.address_number)
+            ]
+        )
+
     def GetHousehold(  # noqa: N802
         self, request: pb.GetHouseholdRequest, context: grpc.ServicerContext
     ) -> pb.Household:

@@ -31,12 +31,24 @@ from services.municipality.models import (
     CareCertificationRow,
     Disaster,
     Household,
+    Letter,
     MoveOutNotice,
     Operation,
     OutboxEvent,
     Resident,
 )
 from services.municipality.registry_port import RegistryPort
+
+
+@dataclass(frozen=True)
+class LetterView:
+    """A letter queued for a resident's old address."""
+
+    id: str
+    kind: str
+    address: str
+    created_at: str
+
 
 DOMAIN = "municipality"
 PROC_MOVING = "municipality.moving_onestop"
@@ -591,6 +603,31 @@ class Register:
             },
         )
 
+    def _letter_to_old_address(self, session: Session, row: Resident) -> None:
+        """Queue a notice to the address the resident is leaving: if someone else changed
+        the address, the real resident still hears of it there (the SSN lesson)."""
+        session.add(
+            Letter(
+                id=uuid.uuid4().hex,
+                address_number=row.address_number,
+                kind="address_change_notice",
+                address=row.address,
+                created_at=_now(),
+            )
+        )
+
+    def letters(self, address_number: str) -> list[LetterView]:
+        """Letters owed to a resident's old addresses, newest first."""
+        number = domain.parse_address_number(address_number)
+        with self._db.transaction() as session:
+            self._resident(session, number)
+            rows = session.scalars(
+                select(Letter)
+                .where(Letter.address_number == number)
+                .order_by(Letter.created_at.desc())
+            ).all()
+            return [LetterView(r.id, r.kind, r.address, r.created_at.isoformat()) for r in rows]
+
     def _parse_address(self, raw: str, field_name: str) -> str:
         if not isinstance(raw, str) or not raw.strip():
             raise errors.InvalidInput(f"{field_name} is required")
@@ -654,6 +691,7 @@ class Register:
             event_ids: list[str] = []
             for mover_number in new_facts:
                 mover = self._resident(session, mover_number)
+                self._letter_to_old_address(session, mover)
                 mover.address = address
                 for column, value in area_columns.items():
                     setattr(mover, column, value)
@@ -716,6 +754,7 @@ class Register:
             ):
                 notice.status = "completed"
             session.flush()
+            self._letter_to_old_address(session, row)
             event_id = self._enqueue_address_changed(session, row, "move_out", effective)
             self._remember(session, key, "move_out", request, {"event_id": event_id})
         self._wake()

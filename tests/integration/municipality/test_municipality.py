@@ -344,6 +344,11 @@ def test_move_reaches_linked_agencies_once(env_factory: Callable[..., Env]) -> N
         env.api.GetResident(pb.GetResidentRequest(address_number=head.address_number)).facts.address
         == NEW_HOME
     )
+    # A letter goes to the address the resident left (in case the move was not theirs).
+    [letter] = env.api.ListLetters(
+        pb.ListLettersRequest(address_number=head.address_number)
+    ).letters
+    assert (letter.kind, letter.address) == ("address_change_notice", HOME)
 
     # Redelivery: the relay publishes the same event again; the hub does not deliver twice.
     with env.db.transaction() as session:

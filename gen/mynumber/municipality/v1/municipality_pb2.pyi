@@ -399,3 +399,27 @@ class ReissueNumberResponse(_message.Message):
     MY_NUMBER_FIELD_NUMBER: _ClassVar[int]
     my_number: str
     def __init__(self, my_number: _Optional[str] = ...) -> None: ...
+
+class ListLettersRequest(_message.Message):
+    __slots__ = ("address_number",)
+    ADDRESS_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    address_number: str
+    def __init__(self, address_number: _Optional[str] = ...) -> None: ...
+
+class Letter(_message.Message):
+    __slots__ = ("id", "kind", "address", "created_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    kind: str
+    address: str
+    created_at: str
+    def __init__(self, id: _Optional[str] = ..., kind: _Optional[str] = ..., address: _Optional[str] = ..., created_at: _Optional[str] = ...) -> None: ...
+
+class ListLettersResponse(_message.Message):
+    __slots__ = ("letters",)
+    LETTERS_FIELD_NUMBER: _ClassVar[int]
+    letters: _containers.RepeatedCompositeFieldContainer[Letter]
+    def __init__(self, letters: _Optional[_Iterable[_Union[Letter, _Mapping]]] = ...) -> None: ...

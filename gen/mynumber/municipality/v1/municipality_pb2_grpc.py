@@ -89,6 +89,11 @@ class MunicipalityStub:
                 request_serializer=mynumber_dot_municipality_dot_v1_dot_municipality__pb2.ReissueNumberRequest.SerializeToString,
                 response_deserializer=mynumber_dot_municipality_dot_v1_dot_municipality__pb2.ReissueNumberResponse.FromString,
                 _registered_method=True)
+        self.ListLetters = channel.unary_unary(
+                '/mynumber.municipality.v1.Municipality/ListLetters',
+                request_serializer=mynumber_dot_municipality_dot_v1_dot_municipality__pb2.ListLettersRequest.SerializeToString,
+                response_deserializer=mynumber_dot_municipality_dot_v1_dot_municipality__pb2.ListLettersResponse.FromString,
+                _registered_method=True)
 
 
 class MunicipalityServicer:
@@ -171,6 +176,14 @@ class MunicipalityServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListLetters(self, request, context):
+        """Letters the municipality owes a resident's *old* address (the fraud countermeasure for
+        address changes: a resident whose address was changed by someone else finds out).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MunicipalityServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -228,6 +241,11 @@ def add_MunicipalityServicer_to_server(servicer, server):
                     servicer.ReissueNumber,
                     request_deserializer=mynumber_dot_municipality_dot_v1_dot_municipality__pb2.ReissueNumberRequest.FromString,
                     response_serializer=mynumber_dot_municipality_dot_v1_dot_municipality__pb2.ReissueNumberResponse.SerializeToString,
+            ),
+            'ListLetters': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListLetters,
+                    request_deserializer=mynumber_dot_municipality_dot_v1_dot_municipality__pb2.ListLettersRequest.FromString,
+                    response_serializer=mynumber_dot_municipality_dot_v1_dot_municipality__pb2.ListLettersResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -527,6 +545,33 @@ class Municipality:
             '/mynumber.municipality.v1.Municipality/ReissueNumber',
             mynumber_dot_municipality_dot_v1_dot_municipality__pb2.ReissueNumberRequest.SerializeToString,
             mynumber_dot_municipality_dot_v1_dot_municipality__pb2.ReissueNumberResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListLetters(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mynumber.municipality.v1.Municipality/ListLetters',
+            mynumber_dot_municipality_dot_v1_dot_municipality__pb2.ListLettersRequest.SerializeToString,
+            mynumber_dot_municipality_dot_v1_dot_municipality__pb2.ListLettersResponse.FromString,
             options,
             channel_credentials,
             insecure,
