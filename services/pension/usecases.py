@@ -15,7 +15,6 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import grpc
 import structlog
@@ -25,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mynumber_core import errors
+from mynumber_core.calendar import today_jst
 from mynumber_core.db import Database
 from mynumber_core.facts import MAX_ADDRESS, FormIdentity, parse_birth_date
 from mynumber_core.outbox import enqueue
@@ -47,15 +47,9 @@ from services.pension.models import (
 )
 
 log = structlog.get_logger("mynumber.pension")
-JST = ZoneInfo("Asia/Tokyo")
 EXEMPTION = "pension.exemption"
 CLAIM = "pension.claim"
 INBOX = "inbox.document"
-
-
-def today_jst() -> dt.date:
-    """Today's date in Japan (fiscal years and ages are Japanese dates)."""
-    return dt.datetime.now(JST).date()
 
 
 def _now() -> dt.datetime:

@@ -19,15 +19,14 @@ import hashlib
 import hmac
 import re
 import secrets
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from mynumber_core import errors
+from mynumber_core.calendar import JST
 from services.registry.models import Base
 
-JST = ZoneInfo("Asia/Tokyo")
 PIN_DIGITS = 6
 MAX_FAILURES = 5
 FAILURE_WINDOW = dt.timedelta(hours=24)

@@ -14,7 +14,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import grpc
 import structlog
@@ -24,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mynumber_core import errors
+from mynumber_core.calendar import today_jst
 from mynumber_core.db import Database
 from mynumber_core.facts import MAX_ADDRESS, FormIdentity
 from mynumber_core.outbox import enqueue
@@ -43,16 +43,10 @@ from services.tax.models import (
 )
 
 log = structlog.get_logger("mynumber.tax")
-JST = ZoneInfo("Asia/Tokyo")
 MEDICAL = "tax.medical_deduction"
 REFUND = "tax.refund"
 WITHHOLDING = "tax.withholding"
 INBOX = "inbox.document"
-
-
-def today_jst() -> dt.date:
-    """Today's date in Japan."""
-    return dt.datetime.now(JST).date()
 
 
 def _now() -> dt.datetime:

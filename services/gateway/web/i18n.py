@@ -15,6 +15,8 @@ import datetime as dt
 import re
 from typing import Any
 
+from mynumber_core.calendar import JST
+
 LANGS = ("ja", "en")
 DEFAULT_LANG = "ja"
 
@@ -717,7 +719,6 @@ def format_yen(value: Any, lang: str) -> str:
 
 
 _MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-_JST = dt.timezone(dt.timedelta(hours=9), "JST")
 
 
 def _as_date(value: Any) -> dt.date | None:
@@ -752,7 +753,7 @@ def as_jst(value: Any) -> dt.datetime | None:
             return None
         if stamp.tzinfo is None:
             stamp = stamp.replace(tzinfo=dt.UTC)
-    return stamp.astimezone(_JST)
+    return stamp.astimezone(JST)
 
 
 def format_datetime(value: Any, lang: str) -> str:

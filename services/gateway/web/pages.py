@@ -26,6 +26,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from mynumber_core import errors
+from mynumber_core.calendar import JST
 from services.gateway import domain
 from services.gateway.usecases import InfoSection, LogView, Portal, SessionInfo
 from services.gateway.web import i18n
@@ -59,8 +60,7 @@ def _local_time(value: Any) -> str:
             stamp = dt.datetime.fromisoformat(str(value))
         except ValueError:
             return str(value)
-    jst = dt.timezone(dt.timedelta(hours=9), "JST")
-    return stamp.astimezone(jst).strftime("%Y-%m-%d %H:%M JST")
+    return stamp.astimezone(JST).strftime("%Y-%m-%d %H:%M JST")
 
 
 TEMPLATES.env.filters["yen"] = _yen
