@@ -80,7 +80,7 @@ def seed_platform(
     cards = _module_path("cards")
     if cards is not None and "municipality" in services:
         issued = cards.seed_cards(var, channels, residents)
-        progress(f"  issued {issued} My Number Cards (files under var/cards/)")
+        progress(f"  issued {issued} My Number Cards (files under {var / 'cards'})")
     portal = _module("gateway") if "gateway" in services and portal_url else None
     if portal is not None and portal_url is not None:
         accounts = portal.seed_portal(portal_url, residents)
