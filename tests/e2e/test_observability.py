@@ -146,7 +146,10 @@ def test_one_exchange_is_traced_across_services_by_request_id(
     registry_budget = at_registry["deadline_ms"]
     tax_budget = at_tax["deadline_ms"]
     assert 2000 < registry_budget <= 3000
-    assert 0 < tax_budget <= registry_budget
+    # gRPC carries timeouts on the wire in whole units and rounds up, so the provider may see
+    # a fraction of a millisecond more than the registry logged; never anything like the
+    # registry's own 5 s default, which is what it would see without propagation.
+    assert 0 < tax_budget <= registry_budget + 1.0
 
 
 def test_a_call_without_a_request_id_gets_one_that_reaches_the_provider(
