@@ -141,8 +141,7 @@ def test_one_exchange_is_traced_across_services_by_request_id(
 
     # The deadline travelled with the call: the registry got ~3 s (our timeout) and tax got
     # what was left of it, well below the registry's own 5 s default for outgoing calls, so
-    # it can only have come from propagation. (gRPC rounds a timeout up on the wire to a
-    # coarse value, so tax may see the same figure as the registry, never more.)
+    # it can only have come from propagation.
     registry_budget = at_registry["deadline_ms"]
     tax_budget = at_tax["deadline_ms"]
     assert 2000 < registry_budget <= 3000
