@@ -35,10 +35,10 @@ test-fast: $(STAMP)  ## unit tests only
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check src services tests scripts
+	$(VENV)/bin/ruff format --check src services tests scripts bench
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy src services scripts
+	$(VENV)/bin/mypy src services scripts bench tests
 
 check: lint typecheck
 

@@ -158,7 +158,7 @@ def test_refund_amount_matches_the_assessment(
 def test_a_payout_policy_can_hold_the_refund(db: Database, registry: FakeTaxRegistry) -> None:
     class Hold(domain.PayoutPolicy):
         def decide(
-            self, account: Mapping[str, Any], facts: Mapping[str, Any]
+            self, account: Mapping[str, Any], facts: Mapping[str, Any] | None = None
         ) -> domain.PayoutDecision:
             return domain.PayoutDecision(False, "the payout account changed 3 days ago")
 
