@@ -58,11 +58,19 @@ def check_nonce(nonce: str, now: dt.datetime) -> str:
     return nonce
 
 
+@dataclass(frozen=True)
+class CardHolder:
+    """Who signed: the holder's pension token and the card's serial (lowercase hex)."""
+
+    token: str
+    serial: str
+
+
 class ClaimCards(Protocol):
     """Verify a card signature and name its holder (tests may pass a fake)."""
 
-    def holder_token(self, card: CardSignature, message: bytes) -> str:
-        """The pension token of the card's holder; Unauthenticated/PermissionDenied else."""
+    def holder(self, card: CardSignature, message: bytes) -> CardHolder:
+        """The card's holder and serial; Unauthenticated/PermissionDenied else."""
         ...
 
 
@@ -72,7 +80,7 @@ class RegistryClaimCards:
     def __init__(self, registry: RegistryClient) -> None:
         self._registry = registry
 
-    def holder_token(self, card: CardSignature, message: bytes) -> str:
+    def holder(self, card: CardSignature, message: bytes) -> CardHolder:
         """Verify chain, validity, usage, revocation and signature, then identify the holder."""
         try:
             crl = self._registry.cards.GetRevocationList(rpb.GetRevocationListRequest())
@@ -96,4 +104,4 @@ class RegistryClaimCards:
                     "this card does not belong to the claimant (its holder is not enrolled here)"
                 ) from None
             raise error from None
-        return str(holder.token)
+        return CardHolder(token=str(holder.token), serial=serial)

@@ -123,6 +123,20 @@ class Claim(Base):
     released_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
+class UsedClaimNonce(Base):
+    """A card-signed claim nonce already spent: each (card serial, nonce) is usable once, so a
+    recorded signature cannot be replayed at the counter."""
+
+    __tablename__ = "used_claim_nonces"
+    __table_args__ = (UniqueConstraint("card_serial", "nonce"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    card_serial: Mapped[str] = mapped_column(String(64))
+    nonce: Mapped[str] = mapped_column(String(80))
+    claim_id: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
 class Alert(Base):
     """Something for the pension service's operators to look at (a payment held because the
     account is shared by unrelated residents). Basic pension number and masked account only."""

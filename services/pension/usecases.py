@@ -44,6 +44,7 @@ from services.pension.models import (
     OutboxEvent,
     PendingApplication,
     Receipt,
+    UsedClaimNonce,
 )
 
 log = structlog.get_logger("mynumber.pension")
@@ -556,9 +557,11 @@ class PensionService:
     ) -> ClaimView:
         """A counter claim for the old-age basic pension, signed with the claimant's card.
 
-        The signature must be fresh, valid (card CA, CRL) and made by the claimant's own card;
-        under protect_claims the claim PIN is checked at the registry. Every refusal is
-        reported to the claimant's inbox. Eligibility comes from agency data only.
+        The signature must be fresh, valid (card CA, CRL) and made by the claimant's own card,
+        and each (card serial, nonce) is accepted once: a replayed signature is refused with
+        AlreadyExists and changes nothing. Without a card, an existing claim is only looked
+        up. Under protect_claims the claim PIN is checked at the registry. Every card/PIN
+        refusal is reported to the claimant's inbox. Eligibility comes from agency data only.
         """
         number = domain.parse_basic_pension_number(basic_pension_number)
         cid = domain.parse_key("claim_id", claim_id)
@@ -569,7 +572,8 @@ class PensionService:
             if done is not None:
                 if done.enrolment_id != enrolment.id:
                     raise errors.Conflict("claim_id was already used for another claim")
-                return _claim_view(done, number)
+                if card is None:
+                    return _claim_view(done, number)
             token, enrolment_id = enrolment.token, enrolment.id
         try:
             if card is None or not card.certificate_pem or not card.signature:
@@ -580,15 +584,34 @@ class PensionService:
             check_nonce(card.nonce, self._clock())
             if self.cards is None:
                 raise errors.Unavailable("card verification is not configured")
-            holder = self.cards.holder_token(card, claim_message(number, cid, card.nonce))
-            if holder != token:
+            holder = self.cards.holder(card, claim_message(number, cid, card.nonce))
+            if holder.token != token:
                 raise errors.PermissionDenied("this card does not belong to the claimant")
         except (errors.Unauthenticated, errors.PermissionDenied) as exc:
             self._notify_refused(token, cid, "card")
             raise exc from None
+        self._spend_nonce(holder.serial, card.nonce, cid)
+        if done is not None:
+            with self.db.transaction() as session:
+                again = session.get(Claim, cid)
+                assert again is not None
+                return _claim_view(again, number)
         if pin:
             self._verify_pin(token, pin, cid)
         return self._decide_claim(token, enrolment_id, number, cid, "counter")
+
+    def _spend_nonce(self, serial: str, nonce: str, cid: str) -> None:
+        """Record this card signature's nonce; a second use is a replay (AlreadyExists)."""
+        try:
+            with self.db.transaction() as session:
+                session.add(
+                    UsedClaimNonce(card_serial=serial, nonce=nonce, claim_id=cid, used_at=_now())
+                )
+        except IntegrityError:
+            log.warning("claim signature replayed")
+            raise errors.AlreadyExists(
+                "this card signature was already used; sign the claim again with a new nonce"
+            ) from None
 
     def _verify_pin(self, token: str, pin: str, cid: str) -> None:
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import secrets
 import time
 from collections.abc import Callable
 from typing import Any
@@ -228,7 +229,7 @@ def _struct(values: dict[str, Any]) -> Any:
 
 
 def _claim_card(r: CardHolder, number: str, claim_id: str, nonce: str | None = None) -> Any:
-    nonce = nonce or f"{int(time.time())}.{'x' * 20}"
+    nonce = nonce or f"{int(time.time())}.{secrets.token_hex(12)}"
     card = r.card()
     message = action_message(
         "pension_claim", {"basic_pension_number": number, "claim_id": claim_id}, nonce
@@ -336,6 +337,10 @@ def test_early_pension_claim_by_an_impostor(env: PortalEnv) -> None:
     )
     decision = pension.FileClaim(ok)
     assert decision.status == ppb.CLAIM_STATUS_REJECTED and "age" in decision.reason
+    # The same signed claim replayed within its ten minutes is refused and changes nothing.
+    assert _code(lambda: pension.FileClaim(ok)) == grpc.StatusCode.ALREADY_EXISTS
+    looked_up = ppb.FileClaimRequest(basic_pension_number=number, claim_id="own-1")
+    assert pension.FileClaim(looked_up) == decision
     filed = owner.post(
         "/api/applications/pension-claim",
         json={"pin": pin, "step_up": env.step_up(owner, victim, "pension_claim", {})},

@@ -12,9 +12,10 @@ from sqlalchemy import func, select
 from mynumber_core import errors
 from mynumber_core.db import Database
 from mynumber_core.provider import DeliveredEvent, ProvideCall
-from services.pension.cards import CardSignature
+from services.pension.cards import CardHolder, CardSignature
 from services.pension.domain import ExemptionLevel
 from services.pension.models import (
+    Claim,
     ContributionMonth,
     Enrolment,
     ExemptionApplication,
@@ -298,8 +299,8 @@ class _OwnCard:
     def __init__(self, token: str) -> None:
         self.token = token
 
-    def holder_token(self, card: CardSignature, message: bytes) -> str:
-        return self.token
+    def holder(self, card: CardSignature, message: bytes) -> CardHolder:
+        return CardHolder(self.token, "0a1b2c")
 
 
 def test_claims_use_agency_data(
@@ -331,7 +332,16 @@ def test_claims_use_agency_data(
     assert len(registry.queries) == 2
 
     registry.answers[("municipality", "basic_facts")] = lambda call: {"birth_date": "1970-01-01"}
-    young = service.file_claim(number, "C-2", card)
+    with pytest.raises(errors.AlreadyExists, match="already used"):
+        service.file_claim(number, "C-1", card)
+    with pytest.raises(errors.AlreadyExists, match="already used"):
+        service.file_claim(number, "C-2", card)
+    assert _count(db, Claim) == 1 and len(registry.queries) == 2
+    retry = CardSignature(b"cert", b"sig", f"{int(time.time())}.{'r' * 16}")
+    assert service.file_claim(number, "C-1", retry) == claim
+    assert len(registry.queries) == 2
+    fresh = CardSignature(b"cert", b"sig", f"{int(time.time())}.{'y' * 16}")
+    young = service.file_claim(number, "C-2", fresh)
     assert not young.approved and "below the pension age" in young.reason
     with db.transaction() as session:
         procedures = [e.procedure for e in session.scalars(select(OutboxEvent))]
