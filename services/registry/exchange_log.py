@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from mynumber_core.checkpoint import Checkpoint, sign_checkpoint
@@ -162,13 +162,38 @@ class ExchangeLogStore:
         """RFC 9162 consistency proof between two tree sizes."""
         return self._tree.consistency_proof(first, second)
 
-    def entries_for(self, citizen_tag: str, *, after: int | None, limit: int) -> list[LogEntry]:
-        """One person's entries in index order."""
+    def entries_for(
+        self,
+        citizen_tag: str,
+        *,
+        after: int | None,
+        limit: int,
+        before: int | None = None,
+        newest_first: bool = False,
+        agency: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+    ) -> list[LogEntry]:
+        """One person's entries in index order (descending when ``newest_first``).
+
+        ``after``/``before`` bound the index (exclusive), ``agency`` keeps the entries it
+        requested or provided, ``since`` (inclusive) and ``until`` (exclusive) bound the time.
+        The (citizen_tag, index) index serves both orders without a sort.
+        """
         with self._db.transaction() as session:
             query = select(LogEntry).where(LogEntry.citizen_tag == citizen_tag)
             if after is not None:
                 query = query.where(LogEntry.index > after)
-            return list(session.scalars(query.order_by(LogEntry.index).limit(limit)))
+            if before is not None:
+                query = query.where(LogEntry.index < before)
+            if agency is not None:
+                query = query.where(or_(LogEntry.requester == agency, LogEntry.provider == agency))
+            if since is not None:
+                query = query.where(LogEntry.created_at >= since)
+            if until is not None:
+                query = query.where(LogEntry.created_at < until)
+            order = LogEntry.index.desc() if newest_first else LogEntry.index
+            return list(session.scalars(query.order_by(order).limit(limit)))
 
     def find(
         self,

@@ -105,7 +105,10 @@ class LogEntry(Base):
     """One leaf of the exchange log (append-only)."""
 
     __tablename__ = "log_entries"
-    __table_args__ = (Index("ix_log_entries_idempotency", "requester", "request_id", "provider"),)
+    __table_args__ = (
+        Index("ix_log_entries_idempotency", "requester", "request_id", "provider"),
+        Index("ix_log_entries_citizen_index", "citizen_tag", "index"),
+    )
 
     index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     leaf: Mapped[bytes] = mapped_column(LargeBinary)

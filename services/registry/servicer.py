@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import grpc
@@ -28,6 +29,7 @@ _OUTCOME = {
     Outcome.DELIVERED: pb.OUTCOME_DELIVERED,
 }
 MAX_PAGE = 1000
+_AGENCY = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
 
 def facts_from_proto(message: pb.BasicFacts) -> BasicFacts:
@@ -192,15 +194,30 @@ class ExchangeLogServicer(pb_grpc.ExchangeLogServicer):
         page = request.page_size or 100
         if page > MAX_PAGE:
             raise errors.InvalidInput(f"page_size must be at most {MAX_PAGE}")
+        agency = request.agency or None
+        if agency is not None and not _AGENCY.fullmatch(agency):
+            raise errors.InvalidInput("agency must be an agency name (lower case, at most 32)")
+        since = request.time_from.ToDatetime(dt.UTC) if request.HasField("time_from") else None
+        until = request.time_to.ToDatetime(dt.UTC) if request.HasField("time_to") else None
+        if since is not None and until is not None and since > until:
+            raise errors.InvalidInput("time_from must not be after time_to")
         tag = self._r.citizen_tag_for(current_caller(), request.token)
         checkpoint, size = self._r.log.signed_checkpoint()
+        # Entries appended after the checkpoint was taken wait for a later call.
+        before = min(request.before_index, size) if request.has_before else size
         rows = self._r.log.entries_for(
-            tag, after=request.after_index if request.has_after else None, limit=page
+            tag,
+            after=request.after_index if request.has_after else None,
+            before=before,
+            limit=page + 1,
+            newest_first=request.newest_first,
+            agency=agency,
+            since=since,
+            until=until,
         )
+        more = len(rows) > page
         entries = []
-        for row in rows:
-            if row.index >= size:
-                continue  # appended after the checkpoint was taken; next page shows it
+        for row in rows[:page]:
             fields = leaf_fields(row.leaf)
             stamp = timestamp_pb2.Timestamp()
             stamp.FromDatetime(dt.datetime.fromisoformat(fields["time"]))
@@ -219,7 +236,7 @@ class ExchangeLogServicer(pb_grpc.ExchangeLogServicer):
                     inclusion_proof=self._r.log.inclusion_proof(row.index, size),
                 )
             )
-        return pb.ListEntriesResponse(entries=entries, checkpoint=checkpoint)
+        return pb.ListEntriesResponse(entries=entries, checkpoint=checkpoint, more=more)
 
     def GetCheckpoint(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
         checkpoint, _ = self._r.log.signed_checkpoint()

@@ -303,24 +303,38 @@ class LogEntry(_message.Message):
     def __init__(self, index: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., requester: _Optional[str] = ..., provider: _Optional[str] = ..., item: _Optional[str] = ..., procedure: _Optional[str] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., reason: _Optional[str] = ..., request_id: _Optional[str] = ..., leaf: _Optional[bytes] = ..., inclusion_proof: _Optional[_Iterable[bytes]] = ...) -> None: ...
 
 class ListEntriesRequest(_message.Message):
-    __slots__ = ("token", "page_size", "after_index", "has_after")
+    __slots__ = ("token", "page_size", "after_index", "has_after", "newest_first", "before_index", "has_before", "agency", "time_from", "time_to")
     TOKEN_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     AFTER_INDEX_FIELD_NUMBER: _ClassVar[int]
     HAS_AFTER_FIELD_NUMBER: _ClassVar[int]
+    NEWEST_FIRST_FIELD_NUMBER: _ClassVar[int]
+    BEFORE_INDEX_FIELD_NUMBER: _ClassVar[int]
+    HAS_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    AGENCY_FIELD_NUMBER: _ClassVar[int]
+    TIME_FROM_FIELD_NUMBER: _ClassVar[int]
+    TIME_TO_FIELD_NUMBER: _ClassVar[int]
     token: str
     page_size: int
     after_index: int
     has_after: bool
-    def __init__(self, token: _Optional[str] = ..., page_size: _Optional[int] = ..., after_index: _Optional[int] = ..., has_after: _Optional[bool] = ...) -> None: ...
+    newest_first: bool
+    before_index: int
+    has_before: bool
+    agency: str
+    time_from: _timestamp_pb2.Timestamp
+    time_to: _timestamp_pb2.Timestamp
+    def __init__(self, token: _Optional[str] = ..., page_size: _Optional[int] = ..., after_index: _Optional[int] = ..., has_after: _Optional[bool] = ..., newest_first: _Optional[bool] = ..., before_index: _Optional[int] = ..., has_before: _Optional[bool] = ..., agency: _Optional[str] = ..., time_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., time_to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ListEntriesResponse(_message.Message):
-    __slots__ = ("entries", "checkpoint")
+    __slots__ = ("entries", "checkpoint", "more")
     ENTRIES_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
+    MORE_FIELD_NUMBER: _ClassVar[int]
     entries: _containers.RepeatedCompositeFieldContainer[LogEntry]
     checkpoint: str
-    def __init__(self, entries: _Optional[_Iterable[_Union[LogEntry, _Mapping]]] = ..., checkpoint: _Optional[str] = ...) -> None: ...
+    more: bool
+    def __init__(self, entries: _Optional[_Iterable[_Union[LogEntry, _Mapping]]] = ..., checkpoint: _Optional[str] = ..., more: _Optional[bool] = ...) -> None: ...
 
 class GetCheckpointRequest(_message.Message):
     __slots__ = ()
