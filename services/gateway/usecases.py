@@ -195,6 +195,12 @@ class LogView:
     checkpoint_size: int
     checkpoint_verified: bool
     all_verified: bool
+    older: int | None = None
+    """The ``before`` cursor of the next (older) page, or None on the last page."""
+
+
+LOG_PAGE = 100
+"""Exchange-log entries per portal page."""
 
 
 # -------------------------------------------------------------------------- the use cases
@@ -438,9 +444,15 @@ class Portal:
 
     # ------------------------------------------------------------------ step-up
 
-    def canonical_fields(self, action: str, raw: Mapping[str, Any]) -> dict[str, str]:
+    def canonical_fields(
+        self, action: str, raw: Mapping[str, Any], sess: SessionInfo | None = None
+    ) -> dict[str, str]:
         """The exact values a card signs for an action, parsed as the action itself parses
-        its request (so the approval and the request can be compared field by field)."""
+        its request (so the approval and the request can be compared field by field).
+
+        ``confirm_payout`` signs the account being confirmed as registered now (bank, branch,
+        account number of the logged-in resident ``sess``), so the signature cannot confirm
+        an account registered after it was made."""
         domain.check_action(action)
         raw = dict(raw)
         today = self._clock().date()
@@ -456,7 +468,9 @@ class Portal:
         if action == "set_locks":
             return {"locks": ",".join(domain.parse_locks(raw.get("locks")))}
         if action == "confirm_payout":
-            return {"payout_account": "current"}
+            if sess is None:
+                raise errors.Unauthenticated("log in with your My Number Card first")
+            return self._confirm_fields(sess)
         if action == "issue_claim_pin":
             return {"year": str(_jst_year(self._clock()))}
         if action == "reissue_number":
@@ -469,7 +483,7 @@ class Portal:
         self, sess: SessionInfo, action: str, raw_fields: Mapping[str, Any]
     ) -> IssuedChallenge:
         """A challenge over one sensitive action and its exact values (approve by code)."""
-        fields = self.canonical_fields(action, raw_fields)
+        fields = self.canonical_fields(action, raw_fields, sess)
         return self._issue(
             "action", with_code=True, action=action, fields=fields, session_hash=sess.session_hash
         )
@@ -612,29 +626,32 @@ class Portal:
         agency: str | None = None,
         date_from: dt.date | None = None,
         date_to: dt.date | None = None,
+        before: str | None = None,
     ) -> LogView:
-        """The resident's exchange-log entries, each proof verified here, newest first."""
+        """The newest :data:`LOG_PAGE` of the resident's exchange-log entries that match the
+        filters (older than the ``before`` cursor when given), each proof verified here,
+        newest first; ``LogView.older`` is the cursor of the next, older page."""
         agency = domain.parse_agency_filter(agency)
         if date_from and date_to and date_from > date_to:
             raise errors.InvalidInput("from must not be after to")
-        entries: list[Any] = []
-        note = ""
-        after: int | None = None
-        while True:
-            request = pb.ListEntriesRequest(token=sess.token, page_size=1000)
-            if after is not None:
-                request.after_index, request.has_after = after, True
-            try:
-                response = self._registry.log.ListEntries(request)
-            except grpc.RpcError as exc:
-                raise as_domain_error(exc, "registry") from None
-            if not note:
-                note = response.checkpoint
-            page = [e for e in response.entries if response.checkpoint == note]
-            entries.extend(page)
-            if len(response.entries) < 1000 or not page:
-                break
-            after = page[-1].index
+        cursor = _parse_log_cursor(before)
+        request = pb.ListEntriesRequest(
+            token=sess.token, page_size=LOG_PAGE, newest_first=True, agency=agency or ""
+        )
+        if cursor is not None:
+            request.before_index, request.has_before = cursor, True
+        # Dates are the days of the entries' (UTC) timestamps, as shown.
+        if date_from is not None:
+            request.time_from.FromDatetime(dt.datetime.combine(date_from, dt.time(), dt.UTC))
+        if date_to is not None and date_to < dt.date.max:
+            end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time(), dt.UTC)
+            request.time_to.FromDatetime(end)
+        try:
+            response = self._registry.log.ListEntries(request)
+        except grpc.RpcError as exc:
+            raise as_domain_error(exc, "registry") from None
+        entries = list(response.entries)
+        note = response.checkpoint
         checkpoint = self._verified_checkpoint(note) if note else None
         lines = []
         for entry in entries:
@@ -677,6 +694,7 @@ class Portal:
             checkpoint_size=checkpoint.size if checkpoint else 0,
             checkpoint_verified=checkpoint is not None,
             all_verified=checkpoint is not None and all(x.proof == "verified" for x in lines),
+            older=min(e.index for e in entries) if response.more and entries else None,
         )
 
     # ------------------------------------------------------------------ notices and inbox
@@ -1034,17 +1052,30 @@ class Portal:
             )
             return self._account_view(session, row, masked=True)
 
+    def _confirm_fields(self, sess: SessionInfo) -> dict[str, str]:
+        """The registered account a ``confirm_payout`` signature covers (as registered)."""
+        with self.db.transaction() as session:
+            row = session.get(PayoutAccountRow, sess.resident_id)
+            if row is None:
+                raise errors.NotFound("register a public-funds account first")
+            return _confirmed_account(row)
+
     def confirm_payout(self, sess: SessionInfo, proof: StepUpProof | None) -> dict[str, Any]:
         """Confirm payouts to the registered account with a fresh card signature: agencies
-        release payouts they held after an account or address change (``payout_confirmed``)."""
-        with self.db.transaction() as session:
-            if session.get(PayoutAccountRow, sess.resident_id) is None:
-                raise errors.NotFound("register a public-funds account first")
-        self._consume_step_up(sess, proof, "confirm_payout", {"payout_account": "current"})
+        release payouts they held after an account or address change (``payout_confirmed``).
+
+        The signature covers the account itself (bank, branch, account number): one made
+        before the account was changed is refused (PERMISSION_DENIED)."""
+        fields = self._confirm_fields(sess)
+        self._consume_step_up(sess, proof, "confirm_payout", fields)
         now = self._clock()
         with self.db.transaction() as session:
             row = session.get(PayoutAccountRow, sess.resident_id)
             assert row is not None
+            if _confirmed_account(row) != fields:
+                raise errors.Conflict(
+                    "the account changed while it was being confirmed; confirm it again"
+                )
             row.confirmed_with_card, row.confirmed_at = True, now
             enqueue(
                 session,
@@ -1453,8 +1484,23 @@ class Portal:
         )
 
 
+def _parse_log_cursor(value: str | None) -> int | None:
+    """The exchange log's ``before`` cursor: an entry index (None when absent)."""
+    if value is None or value == "":
+        return None
+    if not value.isascii() or not value.isdigit() or len(value) > 18:
+        raise errors.InvalidInput("before must be an exchange-log entry number")
+    return int(value)
+
+
 def _entry_day(text: str) -> dt.date | None:
     try:
         return dt.datetime.fromisoformat(text).date()
     except ValueError:
         return None
+
+
+def _confirmed_account(row: PayoutAccountRow) -> dict[str, str]:
+    """Bank code, branch code and account number of a registered account (signed fields)."""
+    details = json.loads(row.details)
+    return {name: str(details[name]) for name in ("bank_code", "branch_code", "account_number")}

@@ -192,6 +192,35 @@ def test_refund_redirect_is_refused_or_held_and_the_resident_is_told(env: Portal
     _wait(owner, "/api/notices", lambda d: d["category"] == "payout_account")
 
 
+def test_a_confirmation_signed_for_one_account_cannot_confirm_another(env: PortalEnv) -> None:
+    resident = env.make_resident()
+    client = env.login(resident)
+    _register_account(env, resident, client)
+    first = _account(resident)
+    # The card signs the registered account itself, not just "the current account".
+    challenge = client.post("/api/step-up", json={"action": "confirm_payout", "fields": {}})
+    assert challenge.status_code == 200, challenge.text
+    assert challenge.json()["fields"] == {
+        "bank_code": first["bank_code"],
+        "branch_code": first["branch_code"],
+        "account_number": first["account_number"],
+    }
+    signed_for_a = env.step_up(client, resident, "confirm_payout", {})
+    # The account is changed to B before the confirmation is sent.
+    other = _account(resident, "7777777")
+    body = {**other, "step_up": env.step_up(client, resident, "change_payout_account", other)}
+    assert client.put("/api/payout-account", json=body).status_code == 200
+    before = client.get("/api/payout-account").json()
+    refused = client.post("/api/payout-account/confirm", json={"step_up": signed_for_a})
+    assert refused.status_code == 403, refused.text
+    assert client.get("/api/payout-account").json() == before
+    # A confirmation signed for B confirms B.
+    signed_for_b = env.step_up(client, resident, "confirm_payout", {})
+    confirmed = client.post("/api/payout-account/confirm", json={"step_up": signed_for_b})
+    assert confirmed.status_code == 200, confirmed.text
+    assert confirmed.json()["account_number"].endswith("777")
+
+
 def test_a_recent_address_change_holds_the_refund(env: PortalEnv) -> None:
     resident = env.make_resident()
     ref = _refundable(env, resident)
