@@ -194,6 +194,9 @@ class LogOut(BaseModel):
     checkpoint_size: int
     checkpoint_verified: bool
     all_verified: bool
+    older: int | None = Field(
+        description="the `before` cursor of the next, older page (null on the last page)"
+    )
 
 
 class DocumentOut(BaseModel):
@@ -649,13 +652,18 @@ def build_router(portal: Portal, *, cookie_secure: bool) -> APIRouter:
         agency: Annotated[str | None, Query(description="requester or provider")] = None,
         date_from: Annotated[str | None, Query(alias="from", description="YYYY-MM-DD")] = None,
         date_to: Annotated[str | None, Query(alias="to", description="YYYY-MM-DD")] = None,
+        before: Annotated[
+            str | None, Query(description="the `older` cursor of the previous page")
+        ] = None,
     ) -> LogOut:
-        """Your exchange log; every entry's inclusion proof is verified by the portal."""
+        """Your exchange log, newest first, 100 entries a page; every entry's inclusion proof
+        is verified by the portal."""
         view = portal.exchange_log(
             sess,
             agency=agency,
             date_from=domain.parse_date_filter("from", date_from),
             date_to=domain.parse_date_filter("to", date_to),
+            before=before,
         )
         return LogOut(
             entries=[
@@ -675,6 +683,7 @@ def build_router(portal: Portal, *, cookie_secure: bool) -> APIRouter:
             checkpoint_size=view.checkpoint_size,
             checkpoint_verified=view.checkpoint_verified,
             all_verified=view.all_verified,
+            older=view.older,
         )
 
     # ----- notices and inbox ---------------------------------------------------------

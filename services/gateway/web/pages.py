@@ -253,6 +253,22 @@ def present_log(lang: str, view: LogView) -> list[LogRow]:
     return rows
 
 
+LOG_PAGING = {
+    "older": ("さらに古い履歴", "Older entries"),
+    "newest": ("最新の履歴に戻る", "Back to the newest entries"),
+    "paging": ("履歴のページ", "Log pages"),
+}
+"""The exchange log's paging links (ja, en)."""
+
+
+def _log_url(filters: list[tuple[str, str | None]], before: int | None) -> str:
+    """The exchange-log page with these filters, older than ``before`` when given."""
+    params = [(k, v) for k, v in filters if v]
+    if before is not None:
+        params.append(("before", str(before)))
+    return "/log?" + urlencode(params) if params else "/log"
+
+
 def _switch_url(request: Request, lang: str) -> str:
     """This page in the other language, keeping its other query parameters."""
     params = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
@@ -379,6 +395,7 @@ def build_pages(portal: Portal, *, cookie_secure: bool) -> APIRouter:
         sess = portal.authenticate(mnp)
         date_from = request.query_params.get("from") or None
         date_to = request.query_params.get("to") or None
+        before = request.query_params.get("before") or None
         error = None
         try:
             view = portal.exchange_log(
@@ -386,21 +403,27 @@ def build_pages(portal: Portal, *, cookie_secure: bool) -> APIRouter:
                 agency=agency or None,
                 date_from=domain.parse_date_filter("from", date_from),
                 date_to=domain.parse_date_filter("to", date_to),
+                before=before,
             )
         except errors.InvalidInput as exc:
-            error, view = exc.message, portal.exchange_log(sess)
+            error, before, view = exc.message, None, portal.exchange_log(sess)
+        lang = _lang_of(request)
+        filters = [] if error else [("agency", agency), ("from", date_from), ("to", date_to)]
         return render(
             request,
             "log.html",
             "log",
             sess,
             view=view,
-            rows=present_log(_lang_of(request), view),
+            rows=present_log(lang, view),
             agencies=domain.AGENCIES,
             agency=agency or "",
             date_from=date_from or "",
             date_to=date_to or "",
             error=error,
+            older_url=_log_url(filters, view.older) if view.older is not None else None,
+            newest_url=_log_url(filters, None) if before is not None else None,
+            paging={k: v[LANGS.index(lang)] for k, v in LOG_PAGING.items()},
         )
 
     @router.get("/notices", response_class=HTMLResponse)

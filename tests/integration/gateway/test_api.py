@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 
 from mynumber_core.card import CardError, load_card, login_challenge_message
 from mynumber_core.structs import from_struct, to_struct
+from services.gateway import usecases
 from services.gateway.models import PortalSession
 from tests.integration.gateway.portal_env import CardHolder, PortalEnv, b64
 
@@ -589,3 +590,65 @@ def test_another_residents_objects_are_not_found(env: PortalEnv) -> None:
     b_entries = {e["index"] for e in b.get("/api/log").json()["entries"]}
     a_entries = {e["index"] for e in a.get("/api/log").json()["entries"]}
     assert a_entries and not (a_entries & b_entries)
+
+
+def test_log_pages_newest_first_with_an_older_cursor(
+    env: PortalEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(usecases, "LOG_PAGE", 2)
+    alice, bob = env.make_resident(), env.make_resident()
+    a, b = env.login(alice), env.login(bob)
+    a.get("/api/me")
+    b.get("/api/me")  # Bob's entries lie between Alice's
+    a.get("/api/me")
+    a.get("/api/me")
+    monkeypatch.setattr(usecases, "LOG_PAGE", 1000)
+    everything = [e["index"] for e in a.get("/api/log").json()["entries"]]
+    assert len(everything) >= 5 and everything == sorted(everything, reverse=True)
+    monkeypatch.setattr(usecases, "LOG_PAGE", 2)
+
+    seen: list[int] = []
+    url = "/api/log"
+    while True:
+        page = a.get(url).json()
+        assert page["checkpoint_verified"] and page["all_verified"]
+        assert all(e["proof"] == "verified" for e in page["entries"])
+        seen.extend(e["index"] for e in page["entries"])
+        if page["older"] is None:
+            break
+        assert len(page["entries"]) == 2 and page["older"] == page["entries"][-1]["index"]
+        url = f"/api/log?before={page['older']}"
+    assert seen == everything
+
+    # Filters apply to every page.
+    first = a.get("/api/log?agency=municipality").json()
+    assert all("municipality" in (e["requester"], e["provider"]) for e in first["entries"])
+    older = a.get(f"/api/log?agency=municipality&before={first['older']}").json()
+    assert older["entries"] and max(e["index"] for e in older["entries"]) < first["older"]
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    assert len(a.get(f"/api/log?from={today}&to={today}").json()["entries"]) == 2
+    tomorrow = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)).isoformat()
+    assert a.get(f"/api/log?from={tomorrow}&before={everything[0]}").json()["entries"] == []
+
+    # The page links to the next, older page and back to the newest.
+    html = a.get("/log?agency=municipality").text
+    assert f'href="/log?agency=municipality&amp;before={first["older"]}"' in html
+    assert 'id="log-newest"' not in html
+    older_html = a.get(f"/log?before={first['older']}").text
+    assert 'id="log-newest"' in older_html
+
+    # Alice's cursor and indexes give Bob only his own entries, never hers.
+    b_older = {e["index"] for e in b.get(f"/api/log?before={everything[0]}").json()["entries"]}
+    assert b_older and not (b_older & set(everything))
+    for index in everything:
+        assert not {e["index"] for e in b.get(f"/api/log?before={index}").json()["entries"]} & set(
+            everything
+        )
+
+
+@pytest.mark.parametrize("before", ["-1", "abc", "1.5", "９", "1" * 19])
+def test_bad_log_cursor_is_400(env: PortalEnv, before: str) -> None:
+    client = env.login(env.make_resident())
+    response = client.get("/api/log", params={"before": before})
+    assert response.status_code == 400
+    assert "before" in response.json()["error"]["message"]
