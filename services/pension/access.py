@@ -25,6 +25,7 @@ ACCESS: AccessTable = {
             "FileClaim",
             "ReleaseHeldPayments",
             "ListAlerts",
+            "ApproveSharedAccount",
         )
     },
 }

@@ -8,6 +8,7 @@ from mynumber.pension.v1 import pension_pb2, pension_pb2_grpc
 from mynumber_core.facts import FormIdentity
 from services.pension.cards import CardSignature
 from services.pension.domain import ExemptionLevel
+from services.pension.models import Alert
 from services.pension.usecases import ClaimView, ExemptionView, PensionService
 
 _LEVELS = {
@@ -142,15 +143,27 @@ class PensionServicer(pension_pb2_grpc.PensionServicer):
         self, request: pension_pb2.ListAlertsRequest, context: grpc.ServicerContext
     ) -> pension_pb2.ListAlertsResponse:
         return pension_pb2.ListAlertsResponse(
-            alerts=[
-                pension_pb2.Alert(
-                    alert_id=a.id,
-                    kind=a.kind,
-                    basic_pension_number=a.basic_pension_number,
-                    subject=a.subject,
-                    detail=a.detail,
-                    created_at=a.created_at.isoformat(),
-                )
-                for a in self._service.list_alerts(request.limit)
-            ]
+            alerts=[_alert(a) for a in self._service.list_alerts(request.limit)]
         )
+
+    def ApproveSharedAccount(  # noqa: N802
+        self, request: pension_pb2.ApproveSharedAccountRequest, context: grpc.ServicerContext
+    ) -> pension_pb2.Alert:
+        return _alert(
+            self._service.approve_shared_account(
+                request.basic_pension_number, request.alert_id, request.operator_id
+            )
+        )
+
+
+def _alert(a: Alert) -> pension_pb2.Alert:
+    return pension_pb2.Alert(
+        alert_id=a.id,
+        kind=a.kind,
+        basic_pension_number=a.basic_pension_number,
+        subject=a.subject,
+        detail=a.detail,
+        created_at=a.created_at.isoformat(),
+        approved_by=a.approved_by or "",
+        approved_at=a.approved_at.isoformat() if a.approved_at else "",
+    )

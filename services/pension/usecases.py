@@ -28,7 +28,7 @@ from mynumber_core.calendar import today_jst
 from mynumber_core.db import Database
 from mynumber_core.facts import MAX_ADDRESS, FormIdentity, parse_birth_date
 from mynumber_core.outbox import enqueue
-from mynumber_core.payout import PayoutDecision, PayoutPolicy, mask_account
+from mynumber_core.payout import HOLD_SHARED, PayoutDecision, PayoutPolicy, mask_account
 from mynumber_core.provider import DeliveredEvent, ProvideCall
 from mynumber_core.registry_client import RegistryClient
 from mynumber_core.rpc_errors import as_domain_error
@@ -51,6 +51,7 @@ log = structlog.get_logger("mynumber.pension")
 EXEMPTION = "pension.exemption"
 CLAIM = "pension.claim"
 INBOX = "inbox.document"
+SHARED_ACCOUNT = "shared_payout_account"
 
 
 def _now() -> dt.datetime:
@@ -714,7 +715,7 @@ class PensionService:
                     session.add(
                         Alert(
                             id=uuid.uuid4().hex,
-                            kind="shared_payout_account",
+                            kind=SHARED_ACCOUNT,
                             basic_pension_number=number,
                             subject=cid,
                             detail=f"claim payment to {account_ref} held: {decision.hold_reason}",
@@ -808,6 +809,11 @@ class PensionService:
                 still += 1
                 continue
             decision = self.payout_policy.decide(account, {"address_changed_at": moved})
+            if decision.hold_code == HOLD_SHARED and self._approved(cid, account):
+                # An operator reviewed this shared account: the other holds still apply.
+                decision = self.payout_policy.decide(
+                    {**account, "shared_with_others": False}, {"address_changed_at": moved}
+                )
             with self.db.transaction() as session:
                 row = session.get(Claim, cid)
                 assert row is not None
@@ -834,6 +840,47 @@ class PensionService:
         if released:
             self._wake_outbox()
         return released, still
+
+    def _approved(self, cid: str, account: dict[str, Any]) -> bool:
+        """Whether an operator approved this claim's shared account, as it is now."""
+        masked = mask_account(account)
+        with self.db.transaction() as session:
+            return any(
+                a.approved_account == masked
+                for a in session.scalars(
+                    select(Alert).where(
+                        Alert.subject == cid,
+                        Alert.kind == SHARED_ACCOUNT,
+                        Alert.approved_at.is_not(None),
+                    )
+                )
+            )
+
+    def approve_shared_account(
+        self, basic_pension_number: str, alert_id: str, operator_id: str
+    ) -> Alert:
+        """An operator approves a claim payment held for a shared account, after review: who
+        and when are recorded; the next release run pays it to the reviewed account (if
+        nothing else holds it). Approving again returns the recorded approval."""
+        number = domain.parse_basic_pension_number(basic_pension_number)
+        aid = domain.parse_alert_id(alert_id)
+        operator = domain.parse_operator_id(operator_id)
+        with self.db.transaction() as session:
+            alert = session.get(Alert, aid)
+            if alert is None or alert.basic_pension_number != number:
+                raise errors.NotFound("no such alert for this basic pension number")
+            if alert.kind != SHARED_ACCOUNT:
+                raise errors.FailedPrecondition("only shared-account alerts can be approved")
+            if alert.approved_at is not None:
+                return alert
+            claim = session.get(Claim, alert.subject)
+            if claim is None or claim.payout_status != "held":
+                raise errors.FailedPrecondition("the claim payment of this alert is not held")
+            alert.approved_by, alert.approved_at = operator, _now()
+            alert.approved_account = claim.account_reference
+            session.flush()
+        log.info("shared payout account approved by an operator")
+        return alert
 
     def list_alerts(self, limit: int = 100) -> list[Alert]:
         """Operator alerts, newest first."""

@@ -24,6 +24,7 @@ ACCESS: AccessTable = {
             "IssueWithholdingSlip",
             "ReleaseHeldRefunds",
             "ListAlerts",
+            "ApproveSharedAccount",
         )
     },
 }

@@ -123,6 +123,13 @@ class Alert(Base):
     subject: Mapped[str] = mapped_column(String(64))
     detail: Mapped[str] = mapped_column(EncryptedText(CIPHER, "alerts.detail"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    approved_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    """The operator (staff id) who approved the held payout after review (None: not yet)."""
+    approved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    approved_account: Mapped[str | None] = mapped_column(
+        EncryptedText(CIPHER, "alerts.approved_account"), nullable=True
+    )
+    """The masked account the operator reviewed: the approval releases payouts to it only."""
 
 
 class OutboxEvent(OutboxMixin, Base):

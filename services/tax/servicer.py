@@ -6,6 +6,7 @@ import grpc
 from mynumber.tax.v1 import tax_pb2, tax_pb2_grpc
 
 from mynumber_core.facts import FormIdentity
+from services.tax.models import Alert
 from services.tax.usecases import IncomeView, RefundView, TaxService
 
 
@@ -106,17 +107,16 @@ class TaxServicer(tax_pb2_grpc.TaxServicer):
         self, request: tax_pb2.ListAlertsRequest, context: grpc.ServicerContext
     ) -> tax_pb2.ListAlertsResponse:
         return tax_pb2.ListAlertsResponse(
-            alerts=[
-                tax_pb2.Alert(
-                    alert_id=a.id,
-                    kind=a.kind,
-                    reference_number=a.reference_number,
-                    subject=a.subject,
-                    detail=a.detail,
-                    created_at=a.created_at.isoformat(),
-                )
-                for a in self._service.list_alerts(request.limit)
-            ]
+            alerts=[_alert(a) for a in self._service.list_alerts(request.limit)]
+        )
+
+    def ApproveSharedAccount(  # noqa: N802
+        self, request: tax_pb2.ApproveSharedAccountRequest, context: grpc.ServicerContext
+    ) -> tax_pb2.Alert:
+        return _alert(
+            self._service.approve_shared_account(
+                request.reference_number, request.alert_id, request.operator_id
+            )
         )
 
     def IssueWithholdingSlip(  # noqa: N802
@@ -133,3 +133,16 @@ class TaxServicer(tax_pb2_grpc.TaxServicer):
             social_insurance_yen=income.social_insurance,
             document_id=view.document_id,
         )
+
+
+def _alert(a: Alert) -> tax_pb2.Alert:
+    return tax_pb2.Alert(
+        alert_id=a.id,
+        kind=a.kind,
+        reference_number=a.reference_number,
+        subject=a.subject,
+        detail=a.detail,
+        created_at=a.created_at.isoformat(),
+        approved_by=a.approved_by or "",
+        approved_at=a.approved_at.isoformat() if a.approved_at else "",
+    )

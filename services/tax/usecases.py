@@ -27,7 +27,7 @@ from mynumber_core.calendar import today_jst
 from mynumber_core.db import Database
 from mynumber_core.facts import MAX_ADDRESS, FormIdentity
 from mynumber_core.outbox import enqueue
-from mynumber_core.payout import mask_account
+from mynumber_core.payout import HOLD_SHARED, mask_account
 from mynumber_core.provider import DeliveredEvent, ProvideCall
 from mynumber_core.registry_client import RegistryClient
 from mynumber_core.rpc_errors import as_domain_error
@@ -44,6 +44,7 @@ from services.tax.models import (
 
 log = structlog.get_logger("mynumber.tax")
 MEDICAL = "tax.medical_deduction"
+SHARED_ACCOUNT = "shared_payout_account"
 REFUND = "tax.refund"
 WITHHOLDING = "tax.withholding"
 INBOX = "inbox.document"
@@ -393,6 +394,11 @@ class TaxService:
                 still += 1
                 continue
             decision = self.payout_policy.decide(account, {"address_changed_at": moved})
+            if decision.hold_code == HOLD_SHARED and self._approved(refund_id, account):
+                # An operator reviewed this shared account: the other holds still apply.
+                decision = self.payout_policy.decide(
+                    {**account, "shared_with_others": False}, {"address_changed_at": moved}
+                )
             with self.db.transaction() as session:
                 row = session.get(RefundRow, refund_id)
                 assert row is not None and taxpayer is not None
@@ -418,6 +424,47 @@ class TaxService:
             log.info("held refunds released", count=len(released))
             self._wake_outbox()
         return released, still
+
+    def _approved(self, refund_id: str, account: dict[str, Any]) -> bool:
+        """Whether an operator approved this refund's shared account, as it is now."""
+        masked = mask_account(account)
+        with self.db.transaction() as session:
+            return any(
+                a.approved_account == masked
+                for a in session.scalars(
+                    select(Alert).where(
+                        Alert.subject == refund_id,
+                        Alert.kind == SHARED_ACCOUNT,
+                        Alert.approved_at.is_not(None),
+                    )
+                )
+            )
+
+    def approve_shared_account(
+        self, reference_number: str, alert_id: str, operator_id: str
+    ) -> Alert:
+        """An operator approves a refund held for a shared account, after review: who and
+        when are recorded; the next release run pays it to the reviewed account (if nothing
+        else holds it). Approving again returns the recorded approval."""
+        number = domain.parse_reference_number(reference_number)
+        aid = domain.parse_alert_id(alert_id)
+        operator = domain.parse_operator_id(operator_id)
+        with self.db.transaction() as session:
+            alert = session.get(Alert, aid)
+            if alert is None or alert.reference_number != number:
+                raise errors.NotFound("no such alert for this taxpayer")
+            if alert.kind != SHARED_ACCOUNT:
+                raise errors.FailedPrecondition("only shared-account alerts can be approved")
+            if alert.approved_at is not None:
+                return alert
+            refund = session.get(RefundRow, alert.subject)
+            if refund is None or refund.status != "held":
+                raise errors.FailedPrecondition("the refund of this alert is no longer held")
+            alert.approved_by, alert.approved_at = operator, _now()
+            alert.approved_account = refund.account_reference
+            session.flush()
+        log.info("shared payout account approved by an operator")
+        return alert
 
     def list_alerts(self, limit: int = 100) -> list[Alert]:
         """Operator alerts, newest first."""
@@ -672,7 +719,7 @@ def _alert(
     session.add(
         Alert(
             id=uuid.uuid4().hex,
-            kind="shared_payout_account",
+            kind=SHARED_ACCOUNT,
             reference_number=number,
             subject=subject,
             detail=f"refund to {masked} held: {decision.hold_reason}"[:500],

@@ -516,3 +516,35 @@ def test_holder_name_must_match_and_shared_accounts_raise_an_alert(env: PortalEn
     assert refund.status == tpb.REFUND_STATUS_HELD and "unrelated" in refund.hold_reason
     alerts = _tax(env).ListAlerts(tpb.ListAlertsRequest()).alerts
     assert any(x.reference_number == ref and x.kind == "shared_payout_account" for x in alerts)
+
+    # The release run keeps it held while the account is shared ...
+    tax = _tax(env)
+    out = tax.ReleaseHeldRefunds(tpb.ReleaseHeldRefundsRequest())
+    assert ref not in [x.reference_number for x in out.released]
+    alert = next(
+        x for x in tax.ListAlerts(tpb.ListAlertsRequest()).alerts if x.reference_number == ref
+    )
+    assert alert.approved_by == "" and alert.approved_at == ""
+
+    # ... until an operator approves it after review (who and when are recorded).
+    def approve(reference: str, alert_id: str, operator: str) -> Any:
+        return tax.ApproveSharedAccount(
+            tpb.ApproveSharedAccountRequest(
+                reference_number=reference, alert_id=alert_id, operator_id=operator
+            )
+        )
+
+    assert _code(lambda: approve(ref, alert.alert_id, "")) == grpc.StatusCode.INVALID_ARGUMENT
+    other = _refundable(env, first)
+    assert _code(lambda: approve(other, alert.alert_id, "K-20417")) == grpc.StatusCode.NOT_FOUND
+    assert _code(lambda: approve(ref, "0" * 32, "K-20417")) == grpc.StatusCode.NOT_FOUND
+    listed = tax.ListAlerts(tpb.ListAlertsRequest()).alerts
+    assert all(x.approved_by == "" for x in listed)
+    approved = approve(ref, alert.alert_id, "K-20417")
+    assert approved.approved_by == "K-20417" and approved.approved_at
+    assert approve(ref, alert.alert_id, "K-99999").approved_by == "K-20417"
+    listed = tax.ListAlerts(tpb.ListAlertsRequest()).alerts
+    assert [x.approved_by for x in listed if x.alert_id == alert.alert_id] == ["K-20417"]
+    out = tax.ReleaseHeldRefunds(tpb.ReleaseHeldRefundsRequest())
+    assert ref in [x.reference_number for x in out.released]
+    assert b.get("/api/payout-account").json()["shared_with_others"] is True  # still shared

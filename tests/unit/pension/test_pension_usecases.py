@@ -15,6 +15,7 @@ from mynumber_core.provider import DeliveredEvent, ProvideCall
 from services.pension.cards import CardHolder, CardSignature
 from services.pension.domain import ExemptionLevel
 from services.pension.models import (
+    Alert,
     Claim,
     ContributionMonth,
     Enrolment,
@@ -385,3 +386,56 @@ def test_address_changes_are_applied_encrypted(
 def test_provider_items_for_unknown_people_are_not_found(service: PensionService) -> None:
     with pytest.raises(errors.NotFound, match="no record"):
         service.provide_pension_record(_call("tok-x", "pension_record"))
+
+
+def test_an_operator_approves_a_shared_account_hold(
+    service: PensionService, registry: FakeRegistry, db: Database
+) -> None:
+    number, _ = service.enrol(identity(birth_date="1960-04-01"), 1, "2010-04-01")
+    from services.pension.domain import MONTHLY_CONTRIBUTION
+
+    for fy in range(2010, 2020):
+        service.record_contribution(number, fy, 12, 12 * MONTHLY_CONTRIBUTION[fy], f"R-{fy}")
+    registry.answers[("municipality", "basic_facts")] = lambda call: {"birth_date": "1960-04-01"}
+    account = {"bank_code": "0005", "account_number": "1234567", "shared_with_others": True}
+    registry.answers[("portal", "payout_account")] = lambda call: dict(account)
+    service.cards = _OwnCard(registry.link(NUMBER, identity().facts))
+    card = CardSignature(b"cert", b"sig", f"{int(time.time())}.{'s' * 16}")
+    claim = service.file_claim(number, "C-S", card)
+    assert claim.approved and claim.payout_status == "held"
+    assert service.release_held_payments() == ([], 1)
+    (alert,) = service.list_alerts()
+    assert alert.subject == "C-S" and alert.approved_at is None
+
+    with pytest.raises(errors.InvalidInput, match="operator_id"):
+        service.approve_shared_account(number, alert.id, "clerk")
+    with pytest.raises(errors.InvalidInput, match="alert_id"):
+        service.approve_shared_account(number, "nope", "K-20417")
+    other = "9999-999999" if number != "9999-999999" else "9999-999998"
+    with pytest.raises(errors.NotFound):
+        service.approve_shared_account(other, alert.id, "K-20417")
+    assert service.list_alerts()[0].approved_by is None
+
+    approved = service.approve_shared_account(number, alert.id, "K-20417")
+    assert approved.approved_by == "K-20417" and approved.approved_at is not None
+    assert service.approve_shared_account(number, alert.id, "K-99999").approved_by == "K-20417"
+    # The approval covers the reviewed account only.
+    account["account_number"] = "7654321"
+    assert service.release_held_payments() == ([], 1)
+    account["account_number"] = "1234567"
+    released, still = service.release_held_payments()
+    assert [c.claim_id for c in released] == ["C-S"] and still == 0
+    # A payout no longer held has nothing to approve.
+    with db.transaction() as session:
+        session.add(
+            Alert(
+                id="f" * 32,
+                kind="shared_payout_account",
+                basic_pension_number=number,
+                subject="C-S",
+                detail="claim payment held",
+                created_at=approved.created_at,
+            )
+        )
+    with pytest.raises(errors.FailedPrecondition, match="not held"):
+        service.approve_shared_account(number, "f" * 32, "K-20417")

@@ -69,6 +69,11 @@ class PensionStub:
                 request_serializer=mynumber_dot_pension_dot_v1_dot_pension__pb2.ListAlertsRequest.SerializeToString,
                 response_deserializer=mynumber_dot_pension_dot_v1_dot_pension__pb2.ListAlertsResponse.FromString,
                 _registered_method=True)
+        self.ApproveSharedAccount = channel.unary_unary(
+                '/mynumber.pension.v1.Pension/ApproveSharedAccount',
+                request_serializer=mynumber_dot_pension_dot_v1_dot_pension__pb2.ApproveSharedAccountRequest.SerializeToString,
+                response_deserializer=mynumber_dot_pension_dot_v1_dot_pension__pb2.Alert.FromString,
+                _registered_method=True)
 
 
 class PensionServicer:
@@ -128,6 +133,15 @@ class PensionServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ApproveSharedAccount(self, request, context):
+        """An operator approves a claim payment held because its account is shared by unrelated
+        residents (a "shared_payout_account" alert), after checking it: who and when are recorded, and the
+        next release run pays it if the account is still the one reviewed and nothing else holds it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PensionServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -165,6 +179,11 @@ def add_PensionServicer_to_server(servicer, server):
                     servicer.ListAlerts,
                     request_deserializer=mynumber_dot_pension_dot_v1_dot_pension__pb2.ListAlertsRequest.FromString,
                     response_serializer=mynumber_dot_pension_dot_v1_dot_pension__pb2.ListAlertsResponse.SerializeToString,
+            ),
+            'ApproveSharedAccount': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApproveSharedAccount,
+                    request_deserializer=mynumber_dot_pension_dot_v1_dot_pension__pb2.ApproveSharedAccountRequest.FromString,
+                    response_serializer=mynumber_dot_pension_dot_v1_dot_pension__pb2.Alert.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -356,6 +375,33 @@ class Pension:
             '/mynumber.pension.v1.Pension/ListAlerts',
             mynumber_dot_pension_dot_v1_dot_pension__pb2.ListAlertsRequest.SerializeToString,
             mynumber_dot_pension_dot_v1_dot_pension__pb2.ListAlertsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApproveSharedAccount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mynumber.pension.v1.Pension/ApproveSharedAccount',
+            mynumber_dot_pension_dot_v1_dot_pension__pb2.ApproveSharedAccountRequest.SerializeToString,
+            mynumber_dot_pension_dot_v1_dot_pension__pb2.Alert.FromString,
             options,
             channel_credentials,
             insecure,

@@ -151,20 +151,34 @@ class ListAlertsRequest(_message.Message):
     def __init__(self, limit: _Optional[int] = ...) -> None: ...
 
 class Alert(_message.Message):
-    __slots__ = ("alert_id", "kind", "reference_number", "subject", "detail", "created_at")
+    __slots__ = ("alert_id", "kind", "reference_number", "subject", "detail", "created_at", "approved_by", "approved_at")
     ALERT_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     REFERENCE_NUMBER_FIELD_NUMBER: _ClassVar[int]
     SUBJECT_FIELD_NUMBER: _ClassVar[int]
     DETAIL_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    APPROVED_BY_FIELD_NUMBER: _ClassVar[int]
+    APPROVED_AT_FIELD_NUMBER: _ClassVar[int]
     alert_id: str
     kind: str
     reference_number: str
     subject: str
     detail: str
     created_at: str
-    def __init__(self, alert_id: _Optional[str] = ..., kind: _Optional[str] = ..., reference_number: _Optional[str] = ..., subject: _Optional[str] = ..., detail: _Optional[str] = ..., created_at: _Optional[str] = ...) -> None: ...
+    approved_by: str
+    approved_at: str
+    def __init__(self, alert_id: _Optional[str] = ..., kind: _Optional[str] = ..., reference_number: _Optional[str] = ..., subject: _Optional[str] = ..., detail: _Optional[str] = ..., created_at: _Optional[str] = ..., approved_by: _Optional[str] = ..., approved_at: _Optional[str] = ...) -> None: ...
+
+class ApproveSharedAccountRequest(_message.Message):
+    __slots__ = ("reference_number", "alert_id", "operator_id")
+    REFERENCE_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    ALERT_ID_FIELD_NUMBER: _ClassVar[int]
+    OPERATOR_ID_FIELD_NUMBER: _ClassVar[int]
+    reference_number: str
+    alert_id: str
+    operator_id: str
+    def __init__(self, reference_number: _Optional[str] = ..., alert_id: _Optional[str] = ..., operator_id: _Optional[str] = ...) -> None: ...
 
 class ListAlertsResponse(_message.Message):
     __slots__ = ("alerts",)
