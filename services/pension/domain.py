@@ -348,23 +348,3 @@ def decide_claim(contribution_months: int, age: int) -> ClaimTest:
         amount,
         f"age {age} and {contribution_months} qualifying months meet the requirements",
     )
-
-
-_OPERATOR_ID = re.compile(r"[A-Z]{1,3}-[0-9]{3,8}")
-
-
-def parse_operator_id(raw: str) -> str:
-    """An approving clerk's staff id such as ``K-20417`` (recorded with the approval)."""
-    if not isinstance(raw, str) or _OPERATOR_ID.fullmatch(raw) is None:
-        raise InvalidInput(
-            "operator_id must be the approving clerk's staff id, e.g. 'K-20417' "
-            "(1-3 capital letters, '-', 3-8 digits)"
-        )
-    return raw
-
-
-def parse_alert_id(raw: str) -> str:
-    """An alert id as ListAlerts shows it (32 lowercase hex digits)."""
-    if not isinstance(raw, str) or re.fullmatch(r"[0-9a-f]{32}", raw) is None:
-        raise InvalidInput("alert_id must be an alert id as ListAlerts shows it")
-    return raw

@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from mynumber_core.alerts import AlertMixin
 from mynumber_core.columns import CipherSlot, EncryptedText
 from mynumber_core.outbox import OutboxMixin
 from mynumber_core.provider import ProcessedEventMixin
@@ -137,21 +138,14 @@ class UsedClaimNonce(Base):
     used_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
-class Alert(Base):
+class Alert(AlertMixin, Base):
     """Something for the pension service's operators to look at (a payment held because the
     account is shared by unrelated residents). Basic pension number and masked account only."""
 
     __tablename__ = "alerts"
 
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(32), index=True)
     basic_pension_number: Mapped[str] = mapped_column(String(11))
-    subject: Mapped[str] = mapped_column(String(64))
     detail: Mapped[str] = mapped_column(EncryptedText(CIPHER, "alerts.detail"))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
-    approved_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    """The operator (staff id) who approved the held payout after review (None: not yet)."""
-    approved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     approved_account: Mapped[str | None] = mapped_column(
         EncryptedText(CIPHER, "alerts.approved_account"), nullable=True
     )

@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mynumber_core import errors
+from mynumber_core.alerts import parse_alert_id, parse_operator_id, recent_alerts
 from mynumber_core.calendar import today_jst
 from mynumber_core.db import Database
 from mynumber_core.facts import MAX_ADDRESS, FormIdentity, parse_birth_date
@@ -863,8 +864,8 @@ class PensionService:
         and when are recorded; the next release run pays it to the reviewed account (if
         nothing else holds it). Approving again returns the recorded approval."""
         number = domain.parse_basic_pension_number(basic_pension_number)
-        aid = domain.parse_alert_id(alert_id)
-        operator = domain.parse_operator_id(operator_id)
+        aid = parse_alert_id(alert_id)
+        operator = parse_operator_id(operator_id)
         with self.db.transaction() as session:
             alert = session.get(Alert, aid)
             if alert is None or alert.basic_pension_number != number:
@@ -884,12 +885,7 @@ class PensionService:
 
     def list_alerts(self, limit: int = 100) -> list[Alert]:
         """Operator alerts, newest first."""
-        if not 0 <= limit <= 1000:
-            raise errors.InvalidInput("limit must be between 1 and 1000 (0 = 100)")
-        with self.db.transaction() as session:
-            return list(
-                session.scalars(select(Alert).order_by(Alert.created_at.desc()).limit(limit or 100))
-            )
+        return recent_alerts(self.db, Alert, limit)
 
     # --- provider items and events ------------------------------------------------------
 
