@@ -7,9 +7,9 @@
 #
 # Build:  docker build -t mynumber:dev .        (see deploy/README.md)
 #
-# Two stages: "build" installs the project and its dependencies into a virtualenv; "runtime"
-# copies only that virtualenv onto a fresh slim base, so no build tools, pip caches or source
-# tree end up in the image. Keys, certificates and database URLs are never baked in: they are
+# Two stages: "build" installs the project and its locked dependencies (uv.lock, pinned with
+# hashes) into a virtualenv; "runtime" copies only that virtualenv onto a fresh slim base, so
+# no build tools, uv, caches or source tree end up in the image. Keys, certificates and database URLs are never baked in: they are
 # mounted at run time from Kubernetes Secrets.
 
 ARG PYTHON_IMAGE=python:3.11-slim
@@ -18,19 +18,29 @@ FROM ${PYTHON_IMAGE} AS build
 
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    PYTHONDONTWRITEBYTECODE=1
+    PYTHONDONTWRITEBYTECODE=1 \
+    UV_PROJECT_ENVIRONMENT=/opt/venv \
+    UV_NO_CACHE=1 \
+    UV_COMPILE_BYTECODE=1 \
+    UV_LINK_MODE=copy
 
+WORKDIR /src
+# uv (pinned, with hashes) goes into the build stage's system Python only, never the image.
+COPY uv-requirements.txt ./
+RUN pip install --require-hashes -r uv-requirements.txt
+# A venv with pip in it, so that `pip check` can be run in the image.
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 
-WORKDIR /src
-# Only what `pip install .` needs; .dockerignore keeps everything else out of the context.
-COPY pyproject.toml README.md ./
+# Only what the install needs; .dockerignore keeps everything else out of the context.
+# Runtime dependencies only (no extras: no Faker, no test or deploy tools), exactly as locked;
+# tests/deploy/test_image_install.py installs the same set into a clean venv and runs pip check.
+COPY pyproject.toml uv.lock README.md ./
+RUN uv sync --locked --no-dev --no-editable --no-install-project
 COPY src ./src
 COPY gen ./gen
 COPY services ./services
-RUN pip install . \
-    && python -m compileall -q /opt/venv/lib
+RUN uv sync --locked --no-dev --no-editable
 
 FROM ${PYTHON_IMAGE} AS runtime
 

@@ -1,14 +1,15 @@
-"""The disaster-list bench: compile the support list of one declared area of N residents.
+"""The disaster-list bench: compile the support list of one declared area of N residents,
+on SQLite and on PostgreSQL.
 
-Seeding (timed per phase, reported apart from the figure):
+Seeding (timed per phase, reported apart from the figure), each agency through its bulk path
+(one ``Registry.LinkBatch`` per 1,000 records, then one set-based write):
 
 1. the registry's ``BulkRegister`` issues N numbers (as the municipality, 1,000 per call);
-2. the municipality enrols each resident with ``EnrolResident`` (転入 with the number; the
-   municipality has no bulk path, so these are concurrent calls);
-3. the insurer enrols each with ``Enrol`` (concurrent calls; no bulk path), and one in ten
-   gets care flags;
-4. the tax office registers each and records last year's income (concurrent calls; no bulk
-   path).
+2. the municipality enrols them with ``EnrolResidents`` (bulk 転入, 1,000 per call);
+3. the insurer enrols them with ``EnrolMembers`` (1,000 per call), and one in ten gets care
+   flags (``SetCareFlags``, concurrent calls);
+4. the tax office registers them with ``RegisterTaxpayers`` and records last year's income
+   for each with ``RecordIncomes`` (1,000 per call each).
 
 Then the figure: one ``CompileSupportList`` over the area — 2 × N lookups through the
 registry's ``BatchQuery`` (care flags under ``disaster.support_list``, income under
@@ -24,7 +25,7 @@ import random
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,8 @@ TOWNS = ["中央", "立町", "穀町", "門脇町", "湊町", "渡波", "蛇田"
 INSURER = make_insurer_number("04201")  # a 国民健康保険 insurer in Miyagi (synthetic)
 LATE_ELDERLY_INSURER = make_insurer_number("3904101")  # 後期高齢者医療広域連合 (synthetic)
 BULK = 1_000
+BACKENDS = ("sqlite", "postgres")
+PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
 _SEX = {"male": pb.SEX_MALE, "female": pb.SEX_FEMALE}
 _MSEX = {"male": mpb.SEX_MALE, "female": mpb.SEX_FEMALE}
 
@@ -107,103 +110,160 @@ def _seed(bp: BenchPlatform, people: list[DemoResident], workers: int) -> dict[s
     municipality = mpb_grpc.MunicipalityStub(operator.channel("municipality"))
     health = hpb_grpc.HealthInsuranceStub(operator.channel("health"))
     tax = tpb_grpc.TaxStub(operator.channel("tax"))
-
-    def enrol_municipality(i: int) -> None:
-        r = people[i]
-        municipality.EnrolResident(
-            mpb.EnrolResidentRequest(
-                my_number=r.my_number,
-                resident=mpb.ResidentFacts(
-                    name=r.name,
-                    name_kana=r.name_kana,
-                    birth_date=r.birth_date,
-                    sex=_MSEX[r.sex],
-                    address=r.address,
-                    resident_type=mpb.RESIDENT_TYPE_CITIZEN,
-                ),
-                idempotency_key=uuid.uuid4().hex,
-            ),
-            timeout=120,
-        )
-
+    n = len(people)
     today = dt.date.today()
 
-    def enrol_health(i: int) -> None:
+    def resident(r: DemoResident) -> mpb.ResidentEnrolment:
+        return mpb.ResidentEnrolment(
+            my_number=r.my_number,
+            resident=mpb.ResidentFacts(
+                name=r.name,
+                name_kana=r.name_kana,
+                birth_date=r.birth_date,
+                sex=_MSEX[r.sex],
+                address=r.address,
+                resident_type=mpb.RESIDENT_TYPE_CITIZEN,
+            ),
+        )
+
+    def member(i: int) -> hpb.EnrolRequest:
         r = people[i]
         birth = dt.date.fromisoformat(r.birth_date)
         elderly = age_on(birth, today) >= 75
-        token = health.Enrol(
-            hpb.EnrolRequest(
-                my_number=r.my_number,
-                facts=pb.BasicFacts(
-                    name=r.name, birth_date=r.birth_date, sex=_SEX[r.sex], address=r.address
-                ),
-                insurer_number=LATE_ELDERLY_INSURER if elderly else INSURER,
-                plan=(
-                    hpb.PLAN_TYPE_LATE_ELDERLY
-                    if elderly
-                    else hpb.PLAN_TYPE_NATIONAL_HEALTH_INSURANCE
-                ),
-                insured=hpb.InsuredNumber(symbol="41", number=f"{i + 1:07d}", branch="00"),
-                valid_from=(
-                    late_elderly_start(birth) if elderly else max(birth, dt.date(2020, 4, 1))
-                ).isoformat(),
-                income_category=hpb.INCOME_CATEGORY_GENERAL,
-                idempotency_key=uuid.uuid4().hex,
+        return hpb.EnrolRequest(
+            my_number=r.my_number,
+            facts=pb.BasicFacts(
+                name=r.name, birth_date=r.birth_date, sex=_SEX[r.sex], address=r.address
             ),
-            timeout=120,
-        ).token
-        if i % 10 == 0:
-            health.SetCareFlags(
-                hpb.SetCareFlagsRequest(
-                    token=token,
-                    disability_grade=2,
-                    needs_evacuation_assistance=True,
-                ),
-                timeout=120,
-            )
-
-    year = today.year - 1
-
-    def enrol_tax(i: int) -> None:
-        r = people[i]
-        ref = tax.RegisterTaxpayer(
-            tpb.RegisterTaxpayerRequest(
-                identity=tpb.FormIdentity(
-                    my_number=r.my_number,
-                    name=r.name,
-                    birth_date=r.birth_date,
-                    sex=r.sex,
-                    address=r.address,
-                )
+            insurer_number=LATE_ELDERLY_INSURER if elderly else INSURER,
+            plan=(
+                hpb.PLAN_TYPE_LATE_ELDERLY if elderly else hpb.PLAN_TYPE_NATIONAL_HEALTH_INSURANCE
             ),
-            timeout=120,
-        ).reference_number
-        tax.RecordIncome(
-            tpb.RecordIncomeRequest(
-                reference_number=ref,
-                year=year,
-                business_income_yen=1_000_000 + (i * 7_919) % 7_000_000,
+            insured=hpb.InsuredNumber(symbol="41", number=f"{i + 1:07d}", branch="00"),
+            valid_from=(
+                late_elderly_start(birth) if elderly else max(birth, dt.date(2020, 4, 1))
+            ).isoformat(),
+            income_category=hpb.INCOME_CATEGORY_GENERAL,
+        )
+
+    def form(r: DemoResident) -> tpb.FormIdentity:
+        return tpb.FormIdentity(
+            my_number=r.my_number,
+            name=r.name,
+            birth_date=r.birth_date,
+            sex=r.sex,
+            address=r.address,
+        )
+
+    # One agency at a time: run together they contend for the registry's LinkBatch writes.
+    label = "municipality EnrolResidents (bulk, 1,000/call)"
+    _in_bulk(
+        label,
+        n,
+        times,
+        lambda s, e: (
+            municipality.EnrolResidents(
+                mpb.EnrolResidentsRequest(records=[resident(r) for r in people[s:e]]), timeout=300
+            ).results
+        ),
+    )
+    label = "insurer EnrolMembers (bulk, 1,000/call)"
+    tokens = [
+        r.token
+        for r in _in_bulk(
+            label,
+            n,
+            times,
+            lambda s, e: (
+                health.EnrolMembers(
+                    hpb.EnrolMembersRequest(members=[member(i) for i in range(s, e)]), timeout=300
+                ).results
+            ),
+        )
+    ]
+
+    def care_flags(i: int) -> None:
+        health.SetCareFlags(
+            hpb.SetCareFlagsRequest(
+                token=tokens[i * 10], disability_grade=2, needs_evacuation_assistance=True
             ),
             timeout=120,
         )
 
-    n = len(people)
-    # One agency at a time: run together they contend for the registry's single SQLite
-    # writer (Link) and its 5-second deadline, and finish later in total.
-    for label, fn in (
-        ("municipality EnrolResident", enrol_municipality),
-        ("insurer Enrol (+ care flags for 1 in 10)", enrol_health),
-        ("tax RegisterTaxpayer + RecordIncome", enrol_tax),
-    ):
-        times[label] = _concurrently(label, fn, n, workers)
+    times["insurer SetCareFlags (1 in 10)"] = _concurrently(
+        "insurer SetCareFlags (1 in 10)", care_flags, len(range(0, n, 10)), workers
+    )
+    label = "tax RegisterTaxpayers (bulk, 1,000/call)"
+    refs = [
+        r.reference_number
+        for r in _in_bulk(
+            label,
+            n,
+            times,
+            lambda s, e: (
+                tax.RegisterTaxpayers(
+                    tpb.RegisterTaxpayersRequest(identities=[form(r) for r in people[s:e]]),
+                    timeout=300,
+                ).results
+            ),
+        )
+    ]
+    year = today.year - 1
+    label = "tax RecordIncomes (bulk, 1,000/call)"
+    _in_bulk(
+        label,
+        n,
+        times,
+        lambda s, e: (
+            tax.RecordIncomes(
+                tpb.RecordIncomesRequest(
+                    records=[
+                        tpb.RecordIncomeRequest(
+                            reference_number=refs[i],
+                            year=year,
+                            business_income_yen=1_000_000 + (i * 7_919) % 7_000_000,
+                        )
+                        for i in range(s, e)
+                    ]
+                ),
+                timeout=300,
+            ).results
+        ),
+    )
     return times
 
 
-def disaster_list(var: Path, residents: int = 10_000, *, workers: int = 32) -> list[Row]:
-    """Seed ``residents`` in one area, then time ``CompileSupportList`` beside the chain."""
-    with BenchPlatform(var, 0) as bp:
-        print(f"disaster bench: seeding {residents:,} residents in {AREA} …", flush=True)
+def _in_bulk(
+    label: str, n: int, times: dict[str, float], call: Callable[[int, int], Sequence[Any]]
+) -> list[Any]:
+    """``call(start, end)`` for each slice of :data:`BULK`; every record must succeed."""
+    started = time.perf_counter()
+    results: list[Any] = []
+    for start in range(0, n, BULK):
+        answer = call(start, min(start + BULK, n))
+        failed = [r for r in answer if r.code != 0]
+        if failed:
+            raise RuntimeError(f"{label}: {len(failed)} failed: {failed[0].message}")
+        results.extend(answer)
+    times[label] = time.perf_counter() - started
+    print(f"  {label}: {n:,} in {times[label]:,.1f} s ({n / times[label]:,.0f}/s)", flush=True)
+    return results
+
+
+def disaster_list(
+    var: Path,
+    residents: int = 10_000,
+    *,
+    workers: int = 32,
+    postgres: str | None = None,
+) -> list[Row]:
+    """Seed ``residents`` in one area, then time ``CompileSupportList`` beside the chain (on
+    SQLite, or on the PostgreSQL server at ``postgres``)."""
+    backend = "PostgreSQL" if postgres else "SQLite"
+    with BenchPlatform(var, 0, postgres=postgres) as bp:
+        print(
+            f"disaster bench ({backend}): seeding {residents:,} residents in {AREA} …", flush=True
+        )
         people = generate_residents(residents, seed=4242)
         seeding = _seed(bp, people, workers)
         municipality = mpb_grpc.MunicipalityStub(bp.channels("operator").channel("municipality"))
@@ -240,7 +300,7 @@ def disaster_list(var: Path, residents: int = 10_000, *, workers: int = 32) -> l
         baseline = time.perf_counter() - started
         seeded = sum(seeding.values())
         print(
-            f"disaster bench: seeding {seeded:,.1f} s in all "
+            f"disaster bench ({backend}): seeding {seeded:,.1f} s in all "
             f"({', '.join(f'{k} {v:,.1f} s' for k, v in seeding.items())}); "
             f"CompileSupportList {project:,.1f} s for {listed:,} residents "
             f"({lookups:,} logged lookups, {len(support.households):,} households, "
@@ -249,14 +309,14 @@ def disaster_list(var: Path, residents: int = 10_000, *, workers: int = 32) -> l
         )
     return [
         Row(
-            f"disaster support list, {listed:,} residents ({lookups:,} logged lookups)",
+            f"disaster support list, {listed:,} residents ({lookups:,} logged lookups, {backend})",
             project,
             baseline,
             "s",
             f"{lookups:,} two-hop echo chain calls, 1 in flight",
         ),
         Row(
-            "disaster list lookups per second",
+            f"disaster list lookups per second ({backend})",
             lookups / project,
             lookups / baseline,
             "lookups/s",
@@ -265,10 +325,25 @@ def disaster_list(var: Path, residents: int = 10_000, *, workers: int = 32) -> l
     ]
 
 
-def rows(*, quick: bool = False, residents: int = 10_000) -> list[Row]:
-    """The section for ``make bench``: ``residents`` in a fresh platform (1,000 when quick)."""
-    with tempfile.TemporaryDirectory(prefix="mynumber-bench-disaster-") as tmp:
-        return disaster_list(Path(tmp), 1_000 if quick else residents)
+def rows(
+    *,
+    quick: bool = False,
+    residents: int = 10_000,
+    workers: int = 32,
+    backends: Sequence[str] = BACKENDS,
+) -> list[Row]:
+    """The section for ``make bench``: ``residents`` in a fresh platform (1,000 when quick) on
+    each of ``backends`` (sqlite, postgres)."""
+    out: list[Row] = []
+    for backend in backends:
+        with tempfile.TemporaryDirectory(prefix="mynumber-bench-disaster-") as tmp:
+            out += disaster_list(
+                Path(tmp),
+                1_000 if quick else residents,
+                workers=workers,
+                postgres=PG_SERVER if backend == "postgres" else None,
+            )
+    return out
 
 
 if __name__ == "__main__":
@@ -278,7 +353,20 @@ if __name__ == "__main__":
 
     parser = argparse.ArgumentParser(prog="python -m bench.disaster")
     parser.add_argument("--residents", type=int, default=10_000)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=32,
+        help="concurrent seeding calls (fewer on a loaded machine: each Link has 5 s)",
+    )
+    parser.add_argument(
+        "--backends", default=",".join(BACKENDS), help="comma-separated: sqlite,postgres"
+    )
     args = parser.parse_args()
-    table = rows(residents=args.residents)
+    table = rows(
+        residents=args.residents,
+        workers=args.workers,
+        backends=[b.strip() for b in args.backends.split(",") if b.strip()],
+    )
     print()
     print(render(table))

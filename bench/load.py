@@ -34,7 +34,8 @@ from bench.driver import Result
 from bench.echo import echo_callable
 from bench.sections import BenchPlatform
 from bench.table import Row
-from mynumber_core.card import load_card, login_challenge_message
+from mynumber_core.card import login_challenge_message, unlock_card
+from mynumber_core.card_pin_client import PortalPinAuthority
 from mynumber_core.structs import to_struct
 
 EXCHANGE_RATE = 100.0
@@ -156,8 +157,9 @@ def _exchange_call(bp: BenchPlatform) -> Callable[[int], object]:
 
 
 def portal_session(base_url: str, card_file: Path, pin: str) -> httpx.Client:
-    """An HTTP client logged in to the portal with a demo card (challenge → signature)."""
-    card = load_card(card_file, pin)
+    """An HTTP client logged in to the portal with a demo card (challenge → signature); the
+    card file opens online, with one counted PIN try through the portal's relay."""
+    card = unlock_card(card_file, pin, PortalPinAuthority(base_url))
     client = httpx.Client(
         base_url=base_url,
         timeout=CALL_TIMEOUT,

@@ -8,10 +8,10 @@ the gateway over HTTP, never over gRPC.
 from __future__ import annotations
 
 from mynumber_core.interceptors import AccessTable
+from mynumber_core.provider import PROVIDER_ACCESS
 
 PROVIDER_SERVICE = "mynumber.exchange.v1.Provider"
 
 ACCESS: AccessTable = {
-    f"/{PROVIDER_SERVICE}/Provide": frozenset({"registry"}),
-    f"/{PROVIDER_SERVICE}/Deliver": frozenset({"registry"}),
+    **PROVIDER_ACCESS,  # Provide, ProvideBatch, Deliver, GetSealingKey: registry only
 }

@@ -1,25 +1,20 @@
 """The portal's view of the card authority: verify a card signature, identify its holder.
 
-Verification is local (:func:`mynumber_core.card.verify_card_signature`: chain to the card CA,
-validity, key usage, CRL, signature); the CA certificate and the CRL come from the registry's
-``Cards.GetRevocationList`` and are cached for a short, configurable time. Who holds a card is
-asked of the registry (``Cards.IdentifyCard``), which answers with the portal's token.
+The checks themselves are :class:`mynumber_core.card.CardVerifier` (local verification
+against the registry's CA and CRL, cached for a short, configurable time; ``IdentifyCard`` for
+the holder, as the portal's token). This module only words the registry's answers for a
+resident at the portal.
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass
 from typing import Protocol
 
-import grpc
-from mynumber.registry.v1 import registry_pb2 as pb
+from cryptography import x509
 
-from mynumber_core import errors
-from mynumber_core.card import verify_card_signature
+from mynumber_core import card, errors
 from mynumber_core.registry_client import RegistryClient
-from mynumber_core.rpc_errors import as_domain_error
 
 
 @dataclass(frozen=True)
@@ -41,51 +36,43 @@ class CardAuthority(Protocol):
         """The holder of a card; Unauthenticated when the registry knows no such card."""
         ...
 
+    def is_revoked(self, serial: str) -> bool:
+        """Whether the card is on the card CA's current revocation list."""
+        ...
+
 
 class RegistryCardAuthority:
     """Card checks against the registry's CA and CRL (cached ``cache_seconds``)."""
 
     def __init__(self, registry: RegistryClient, *, cache_seconds: float = 30.0) -> None:
-        self._registry = registry
-        self._cache_seconds = cache_seconds
-        self._lock = threading.Lock()
-        self._cached: tuple[float, bytes, bytes] | None = None
+        self._authority = card.CardVerifier(registry, cache_seconds=cache_seconds)
+        self._parsed: tuple[bytes, frozenset[int]] | None = None
 
-    def _revocation(self) -> tuple[bytes, bytes]:
-        with self._lock:
-            now = time.monotonic()
-            if self._cached and now - self._cached[0] < self._cache_seconds:
-                return self._cached[1], self._cached[2]
+    def is_revoked(self, serial: str) -> bool:
+        """Whether the card's serial is on the CRL (the cached list, parsed once per list)."""
+        pem = self._authority.revocation_list().crl_pem
+        parsed = self._parsed
+        if parsed is None or parsed[0] != pem:
+            crl = x509.load_pem_x509_crl(pem)
+            parsed = (pem, frozenset(r.serial_number for r in crl))
+            self._parsed = parsed
         try:
-            response = self._registry.cards.GetRevocationList(pb.GetRevocationListRequest())
-        except grpc.RpcError as exc:
-            raise as_domain_error(exc, "registry") from None
-        crl, ca = bytes(response.crl_pem), bytes(response.ca_certificate_pem)
-        with self._lock:
-            self._cached = (time.monotonic(), crl, ca)
-        return crl, ca
+            return card.parse_serial(serial) in parsed[1]
+        except errors.DomainError:
+            return True  # a session whose card serial does not parse has no valid card
 
     def verify(self, certificate_pem: bytes, message: bytes, signature: bytes) -> str:
         """Verify chain, validity, usage, revocation and signature; return the serial."""
-        crl, ca = self._revocation()
-        return verify_card_signature(certificate_pem, ca, crl, message, signature)
+        return self._authority.verify(certificate_pem, message, signature)
 
     def identify(self, serial: str) -> Holder:
         """Ask the registry which resident holds this card (as a portal token)."""
         try:
-            response = self._registry.cards.IdentifyCard(pb.IdentifyCardRequest(serial=serial))
-        except grpc.RpcError as exc:
-            error = as_domain_error(exc, "registry")
-            if isinstance(error, errors.NotFound | errors.PermissionDenied):
-                raise errors.Unauthenticated(
-                    "this card is not registered to a resident; ask your municipality"
-                ) from None
-            if isinstance(error, errors.FailedPrecondition):
-                raise errors.Unauthenticated(error.message) from None
-            raise error from None
-        active = response.status in (
-            pb.PERSON_STATUS_ACTIVE,
-            pb.PERSON_STATUS_NUMBER_REISSUED,
-            pb.PERSON_STATUS_UNSPECIFIED,
-        )
-        return Holder(token=str(response.token), active=active)
+            record = self._authority.identify(serial)
+        except (errors.NotFound, errors.PermissionDenied):
+            raise errors.Unauthenticated(
+                "this card is not registered to a resident; ask your municipality"
+            ) from None
+        except errors.FailedPrecondition as error:
+            raise errors.Unauthenticated(error.message) from None
+        return Holder(token=record.token, active=record.active)

@@ -15,9 +15,12 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
+    Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -56,6 +59,11 @@ class PortalSession(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
     ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    registry_grant: Mapped[str | None] = mapped_column(
+        EncryptedText(CIPHER, "sessions.registry_grant"), nullable=True
+    )
+    """The registry's grant for this login (the resident's card signed it): every registry
+    call in the resident's name carries it."""
 
 
 class Challenge(Base):
@@ -63,9 +71,20 @@ class Challenge(Base):
 
     ``code_hash`` is set when the challenge is approved with a one-time code through the CLI
     (browser login, step-up in the browser); ``poll_hash`` is the browser's poll secret.
+    A code is unique only among *live* (pending) codes — a partial unique index — so an old,
+    used or burned code whose row still waits for the cleanup never collides with a new one.
     """
 
     __tablename__ = "challenges"
+    __table_args__ = (
+        Index(
+            "uq_challenges_live_code_hash",
+            "code_hash",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
@@ -73,7 +92,7 @@ class Challenge(Base):
     audience: Mapped[str] = mapped_column(String(200))
     issued_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    code_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    code_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     poll_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     action: Mapped[str | None] = mapped_column(String(64), nullable=True)
     fields: Mapped[str | None] = mapped_column(
@@ -83,6 +102,14 @@ class Challenge(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")
     approved_resident_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     approved_serial: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    requester_address: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    requester_device: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    match_number: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    """Who asked for a code and the number shown to them (the approver must type it)."""
+    approved_certificate: Mapped[str | None] = mapped_column(Text, nullable=True)
+    approved_signature: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    """The card's signature (base64) from a code approval, forwarded to the registry (a
+    login opens its grant with it; a step-up is shown to the registry with it)."""
     used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
@@ -222,3 +249,47 @@ class OutboxEvent(Base, OutboxMixin):
     __tablename__ = "outbox"
 
     payload: Mapped[str] = mapped_column(EncryptedText(CIPHER, "outbox.payload"))
+
+
+class Passkey(Base):
+    """A WebAuthn passkey a resident registered from a card-login session; it is bound to the
+    resident and to the card serial of that login (revoking the card ends passkey sessions)."""
+
+    __tablename__ = "passkeys"
+
+    credential_id: Mapped[str] = mapped_column(String(1400), primary_key=True)
+    """The credential id, base64url (no padding)."""
+    resident_id: Mapped[str] = mapped_column(ForeignKey("residents.id"), index=True)
+    card_serial: Mapped[str] = mapped_column(String(64))
+    public_key: Mapped[str] = mapped_column(Text)
+    """The COSE public key, base64url."""
+    sign_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class PasskeyChallenge(Base):
+    """A single-use WebAuthn challenge (registration for a session's resident, or login)."""
+
+    __tablename__ = "passkey_challenges"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    challenge: Mapped[str] = mapped_column(String(128))
+    session_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class RateCounter(Base):
+    """One rate-limit window of the portal's front door (``web/rate_store.py``), shared by
+    every gateway replica: the key (what is limited: an address, a session digest), when the
+    window started and how many requests it has reserved. No personal data beyond the client
+    address the limit is about; rows older than the longest window are deleted."""
+
+    __tablename__ = "rate_counters"
+    __table_args__ = (Index("ix_rate_counters_window_start", "window_start"),)
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    window_start: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    count: Mapped[int] = mapped_column(Integer)

@@ -14,6 +14,7 @@ from mynumber_core.log import configure_logging
 from mynumber_core.metrics import serve_metrics
 from mynumber_core.server import start_server
 from mynumber_core.tls import TlsMaterial
+from mynumber_core.tracing import configure_tracing
 from services.gateway.wiring import GatewaySettings, build_gateway, build_http_app, grpc_app
 
 log = structlog.get_logger("mynumber.gateway")
@@ -23,6 +24,7 @@ def run_gateway() -> None:
     """Serve gRPC and HTTP until SIGTERM, then shut both down gracefully."""
     settings = GatewaySettings()
     configure_logging(fmt=settings.log_format, level=settings.log_level)
+    configure_tracing("gateway")
     serve_metrics(settings.metrics_port, host=settings.grpc_host)
     gateway = build_gateway(settings)
     gateway.relay.start()

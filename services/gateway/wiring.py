@@ -1,7 +1,9 @@
 """Wiring of the gateway: settings in, the portal use cases, the gRPC app and the HTTP app out.
 
-``build_app(settings)`` is what the shared runtime and the test stack call: the Provider for the
-``portal`` token domain. ``build_http_app(settings)`` is the residents' HTTP side (FastAPI:
+:func:`bootstrap` wires the use cases (one object per feature) over one
+:class:`~services.gateway.usecases.context.PortalContext` (cosmicpython's ``bootstrap()``).
+``build_app(settings)`` is what the shared runtime and the test stack call: the Provider for
+the ``portal`` token domain. ``build_http_app(settings)`` is the residents' HTTP side (FastAPI:
 JSON API and pages). Both sides share one :class:`Gateway` when run together by
 ``services.gateway.runner``; the test stack may build them separately over the same database.
 """
@@ -9,6 +11,7 @@ JSON API and pages). Both sides share one :class:`Gateway` when run together by
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,13 +25,30 @@ from mynumber_core.keyring import BlindIndex, FieldCipher, Keyring
 from mynumber_core.outbox import OutboxRelay
 from mynumber_core.provider import ProviderServicer
 from mynumber_core.registry_client import RegistryClient
+from mynumber_core.sealing import DomainKeys
 from mynumber_core.server import GrpcApp
 from mynumber_core.settings import ServiceSettings
 from mynumber_core.tls import TlsMaterial
 from services.gateway.access import ACCESS, PROVIDER_SERVICE
 from services.gateway.cards import RegistryCardAuthority
 from services.gateway.models import CIPHER, OutboxEvent, ProcessedEvent
-from services.gateway.usecases import Portal
+from services.gateway.usecases import (
+    Applications,
+    Auth,
+    Businesses,
+    Events,
+    ExchangeLog,
+    Inbox,
+    Information,
+    Locks,
+    Number,
+    Payments,
+    Payouts,
+    Portal,
+    PortalContext,
+)
+from services.gateway.usecases.events import publish_outbox_row
+from services.gateway.witness_keys import WitnessKeys
 
 DOMAIN = "portal"
 
@@ -47,6 +67,12 @@ class GatewaySettings(ServiceSettings):
     """The portal's public origin, which login challenges name as their audience (default:
     http://<http_host>:<http_port>)."""
     crl_cache_seconds: float = Field(30.0, ge=0)
+    # Front-door rate limits (services/gateway/web/guard.py), "N per minute" etc., per replica.
+    rate_per_ip: str = "1200 per minute"
+    rate_login_per_ip: str = "120 per minute"
+    rate_per_session: str = "600 per minute"
+    witnesses: list[str] = Field(default_factory=list)
+    """The log witnesses (names in MYNUMBER_ENDPOINTS) whose keys the portal publishes."""
 
 
 SETTINGS_CLASS = GatewaySettings
@@ -75,6 +101,26 @@ def _gateway_settings(settings: ServiceSettings) -> GatewaySettings:
     return GatewaySettings(**settings.model_dump())
 
 
+def bootstrap(ctx: PortalContext) -> Portal:
+    """The portal's use cases, one per feature, wired over one context."""
+    auth = Auth(ctx)
+    locks = Locks(ctx, auth)
+    return Portal(
+        ctx=ctx,
+        auth=auth,
+        information=Information(ctx),
+        log=ExchangeLog(ctx),
+        inbox=Inbox(ctx),
+        payouts=Payouts(ctx, auth, locks),
+        payments=Payments(ctx, auth),
+        applications=Applications(ctx, auth, locks),
+        businesses=Businesses(ctx, auth),
+        locks=locks,
+        number=Number(ctx, auth),
+        events=Events(ctx),
+    )
+
+
 def build_gateway(settings: ServiceSettings) -> Gateway:
     """Build the database, cipher, registry client, card authority and use cases."""
     gs = _gateway_settings(settings)
@@ -86,42 +132,39 @@ def build_gateway(settings: ServiceSettings) -> Gateway:
     channels = Channels(
         TlsMaterial(gs.tls_dir), gs.endpoints, default_timeout=gs.rpc_timeout_seconds
     )
-    registry = RegistryClient(channels)
-    audience = gs.public_origin or f"http://{gs.http_host}:{gs.http_port}"
-    holder: dict[str, Any] = {}
-    relay = OutboxRelay(
-        DOMAIN,
-        db,
-        OutboxEvent,
-        lambda row, payload: holder["portal"].publish_outbox_row(row, payload),
+    registry = RegistryClient(channels, DomainKeys(keyring, DOMAIN))
+    relay = OutboxRelay(DOMAIN, db, OutboxEvent, functools.partial(publish_outbox_row, registry))
+    portal = bootstrap(
+        PortalContext(
+            db=db,
+            blind=BlindIndex(keyring),
+            registry=registry,
+            cards=RegistryCardAuthority(registry, cache_seconds=gs.crl_cache_seconds),
+            audience=gs.public_origin or f"http://{gs.http_host}:{gs.http_port}",
+            session_ttl=dt.timedelta(seconds=gs.session_ttl_seconds),
+            wake_outbox=relay.wake,
+        )
     )
-    portal = Portal(
-        db,
-        BlindIndex(keyring),
-        registry,
-        RegistryCardAuthority(registry, cache_seconds=gs.crl_cache_seconds),
-        audience=audience,
-        session_ttl=dt.timedelta(seconds=gs.session_ttl_seconds),
-        wake_outbox=relay.wake,
-    )
-    holder["portal"] = portal
+    portal.log.witness_keys = WitnessKeys(channels, gs.witnesses)
     return Gateway(gs, portal, db, channels, relay)
 
 
 def grpc_app(gateway: Gateway, *, stop_gateway: bool = True) -> GrpcApp:
     """The Provider for the portal domain, over the gateway's use cases."""
-    portal = gateway.portal
+    events = gateway.portal.events
     provider = ProviderServicer(
         DOMAIN,
         gateway.db,
         ProcessedEvent,
-        items={"payout_account": portal.item_payout_account},
+        items={"payout_account": events.item_payout_account},
         events={
-            "inbox.document": portal.on_inbox_document,
-            "notice": portal.on_notice,
-            "address_changed": portal.on_address_changed,
-            "number_reissued": portal.on_number_reissued,
+            "inbox.document": events.on_inbox_document,
+            "notice": events.on_notice,
+            "address_changed": events.on_address_changed,
+            "number_reissued": events.on_number_reissued,
+            "card_locked": events.on_card_locked,
         },
+        keys=gateway.portal.ctx.registry.keys,
     )
 
     def register(server: grpc.Server) -> None:

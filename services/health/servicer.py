@@ -11,6 +11,7 @@ from mynumber.healthinsurance.v1 import health_insurance_pb2_grpc
 from mynumber.registry.v1 import registry_pb2
 
 from mynumber_core import errors
+from mynumber_core.interceptors import status_code
 from services.health.domain import (
     ChronicCare,
     CoverageStatus,
@@ -18,7 +19,10 @@ from services.health.domain import (
     IncomeCategory,
     PlanType,
 )
-from services.health.usecases import EnrolCommand, HealthInsurer, InsuredRef
+from services.health.usecases import UseCases
+from services.health.usecases.bulk_enrolment import Member
+from services.health.usecases.eligibility import InsuredRef
+from services.health.usecases.enrolment import EnrolCommand
 
 _PLANS = {
     pb.PLAN_TYPE_NATIONAL_HEALTH_INSURANCE: PlanType.NATIONAL_HEALTH_INSURANCE,
@@ -63,41 +67,67 @@ def _lookup(table: Mapping[Any, V], value: object, message: str) -> V:
         raise errors.InvalidInput(message) from None
 
 
-class HealthInsuranceServicer(health_insurance_pb2_grpc.HealthInsuranceServicer):
-    """Thin adapter over :class:`HealthInsurer`."""
+def _command(request: pb.EnrolRequest) -> EnrolCommand:
+    """The enrolment as received (InvalidInput for a plan or income category not known)."""
+    plan = _lookup(
+        _PLANS,
+        request.plan,
+        "plan is required: national_health_insurance, kyokai_kenpo or late_elderly",
+    )
+    income = _lookup(_INCOME, request.income_category, "income_category is not known")
+    return EnrolCommand(
+        my_number=request.my_number,
+        name=request.facts.name,
+        birth_date=request.facts.birth_date,
+        sex=_SEX.get(request.facts.sex, ""),
+        address=request.facts.address,
+        insurer_number=request.insurer_number,
+        plan=plan,
+        symbol=request.insured.symbol,
+        number=request.insured.number,
+        branch=request.insured.branch,
+        valid_from=request.valid_from,
+        valid_to=request.valid_to,
+        income=income,
+        idempotency_key=request.idempotency_key,
+    )
 
-    def __init__(self, insurer: HealthInsurer) -> None:
-        self._insurer = insurer
+
+class HealthInsuranceServicer(health_insurance_pb2_grpc.HealthInsuranceServicer):
+    """Thin adapter: each method delegates to one feature of the use cases."""
+
+    def __init__(self, usecases: UseCases) -> None:
+        self._uc = usecases
 
     def Enrol(self, request: pb.EnrolRequest, context: grpc.ServicerContext) -> pb.EnrolResponse:  # noqa: N802
-        plan = _lookup(
-            _PLANS,
-            request.plan,
-            "plan is required: national_health_insurance, kyokai_kenpo or late_elderly",
-        )
-        income = _lookup(_INCOME, request.income_category, "income_category is not known")
-        result = self._insurer.enrol(
-            EnrolCommand(
-                my_number=request.my_number,
-                name=request.facts.name,
-                birth_date=request.facts.birth_date,
-                sex=_SEX.get(request.facts.sex, ""),
-                address=request.facts.address,
-                insurer_number=request.insurer_number,
-                plan=plan,
-                symbol=request.insured.symbol,
-                number=request.insured.number,
-                branch=request.insured.branch,
-                valid_from=request.valid_from,
-                valid_to=request.valid_to,
-                income=income,
-                idempotency_key=request.idempotency_key,
-            )
-        )
+        result = self._uc.enrolment.enrol(_command(request))
         return pb.EnrolResponse(
             token=result.token,
             coverage_id=result.coverage_id,
             copay_percent=result.copay_percent,
+        )
+
+    def EnrolMembers(  # noqa: N802
+        self, request: pb.EnrolMembersRequest, context: grpc.ServicerContext
+    ) -> pb.EnrolMembersResponse:
+        commands: list[EnrolCommand | errors.InvalidInput] = []
+        for member in request.members:
+            try:
+                commands.append(_command(member))
+            except errors.InvalidInput as exc:  # answered for this record; the others go on
+                commands.append(exc)
+        return pb.EnrolMembersResponse(
+            results=[
+                pb.MemberResult(
+                    token=a.enrolled.token,
+                    coverage_id=a.enrolled.coverage_id,
+                    copay_percent=a.enrolled.copay_percent,
+                    already_enrolled=a.already,
+                )
+                if isinstance(a, Member)
+                else pb.MemberResult(code=status_code(a), message=a.message)
+                for a in self._uc.bulk_enrolment.enrol_many(commands)
+            ]
         )
 
     def CheckEligibility(  # noqa: N802
@@ -114,7 +144,9 @@ class HealthInsuranceServicer(health_insurance_pb2_grpc.HealthInsuranceServicer)
             )
         else:
             raise errors.InvalidInput("give either token or insured (insurer + insured number)")
-        result = self._insurer.check_eligibility(subject, request.on_date, request.checked_by)
+        result = self._uc.eligibility.check_eligibility(
+            subject, request.on_date, request.checked_by
+        )
         return pb.CheckEligibilityResponse(
             status=_STATUS_TO_PB[result.status],
             plan=_PLAN_TO_PB[result.plan],
@@ -139,7 +171,7 @@ class HealthInsuranceServicer(health_insurance_pb2_grpc.HealthInsuranceServicer)
             request.category,
             "category is required: outpatient, inpatient, dental, pharmacy or home_nursing",
         )
-        expense_id = self._insurer.record_medical_expense(
+        expense_id = self._uc.expenses.record_medical_expense(
             request.token,
             request.date,
             request.provider,
@@ -152,7 +184,7 @@ class HealthInsuranceServicer(health_insurance_pb2_grpc.HealthInsuranceServicer)
     def RecordVaccination(  # noqa: N802
         self, request: pb.RecordVaccinationRequest, context: grpc.ServicerContext
     ) -> pb.RecordVaccinationResponse:
-        vaccination_id = self._insurer.record_vaccination(
+        vaccination_id = self._uc.vaccinations.record_vaccination(
             request.token, request.vaccine, request.dose, request.date, request.idempotency_key
         )
         return pb.RecordVaccinationResponse(vaccination_id=vaccination_id)
@@ -164,7 +196,7 @@ class HealthInsuranceServicer(health_insurance_pb2_grpc.HealthInsuranceServicer)
             _lookup(_CHRONIC, value, "chronic_care contains an unknown or unspecified value")
             for value in request.chronic_care
         ]
-        self._insurer.set_care_flags(
+        self._uc.care_flags.set_care_flags(
             request.token, request.disability_grade, chronic, request.needs_evacuation_assistance
         )
         return pb.SetCareFlagsResponse()
@@ -172,7 +204,7 @@ class HealthInsuranceServicer(health_insurance_pb2_grpc.HealthInsuranceServicer)
     def NotifyVaccinationDue(  # noqa: N802
         self, request: pb.NotifyVaccinationDueRequest, context: grpc.ServicerContext
     ) -> pb.NotifyVaccinationDueResponse:
-        notice_id = self._insurer.notify_vaccination_due(
+        notice_id = self._uc.vaccinations.notify_vaccination_due(
             request.token, request.vaccine, request.due_by, request.idempotency_key
         )
         return pb.NotifyVaccinationDueResponse(notice_id=notice_id)

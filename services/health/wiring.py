@@ -20,7 +20,8 @@ from mynumber_core.settings import ServiceSettings
 from services.health.access import ACCESS, PROVIDER_SERVICE, SERVICE_NAME
 from services.health.models import CIPHER, OutboxEvent, ProcessedEvent
 from services.health.servicer import HealthInsuranceServicer
-from services.health.usecases import NOTICE_AUDIENCE, HealthInsurer
+from services.health.usecases import bootstrap
+from services.health.usecases.context import NOTICE_AUDIENCE, Context
 
 DOMAIN = "health"
 
@@ -30,23 +31,25 @@ def build_app(settings: ServiceSettings) -> GrpcApp:
     infra = DomainInfra.from_settings(settings, CIPHER)
     db, registry = infra.db, infra.registry
     relay = OutboxRelay(DOMAIN, db, OutboxEvent, hub_publisher(registry, NOTICE_AUDIENCE))
-    insurer = HealthInsurer(db, BlindIndex(infra.keyring), registry, wake_relay=relay.wake)
+    usecases = bootstrap(Context(db, BlindIndex(infra.keyring), registry, wake=relay.wake))
     provider = ProviderServicer(
         DOMAIN,
         db,
         ProcessedEvent,
         items={
-            "coverage": insurer.item_coverage,
-            "medical_expenses": insurer.item_medical_expenses,
-            "care_flags": insurer.item_care_flags,
-            "vaccinations": insurer.item_vaccinations,
+            "coverage": usecases.provider.item_coverage,
+            "medical_expenses": usecases.provider.item_medical_expenses,
+            "care_flags": usecases.provider.item_care_flags,
+            "vaccinations": usecases.provider.item_vaccinations,
         },
-        events={"address_changed": insurer.on_address_changed},
+        events={"address_changed": usecases.events.on_address_changed},
+        keys=infra.keys,
+        batch_items={"care_flags": usecases.provider.items_care_flags},
     )
 
     def register(server: grpc.Server) -> None:
         health_insurance_pb2_grpc.add_HealthInsuranceServicer_to_server(
-            HealthInsuranceServicer(insurer), server
+            HealthInsuranceServicer(usecases), server
         )
         exchange_pb2_grpc.add_ProviderServicer_to_server(provider, server)
 

@@ -7,12 +7,13 @@ the Municipality API. Nobody else reaches either.
 from __future__ import annotations
 
 from mynumber_core.interceptors import AccessTable
+from mynumber_core.provider import PROVIDER_ACCESS
 
-_PROVIDER = "/mynumber.exchange.v1.Provider/"
 _API = "/mynumber.municipality.v1.Municipality/"
 API_METHODS = (
     "RegisterResident",
     "EnrolResident",
+    "EnrolResidents",
     "GetResident",
     "GetHousehold",
     "RecordMove",
@@ -26,7 +27,6 @@ API_METHODS = (
 )
 
 ACCESS: AccessTable = {
-    _PROVIDER + "Provide": frozenset({"registry"}),
-    _PROVIDER + "Deliver": frozenset({"registry"}),
+    **PROVIDER_ACCESS,  # Provide, ProvideBatch, Deliver, GetSealingKey: registry only
     **{_API + method: frozenset({"operator"}) for method in API_METHODS},
 }

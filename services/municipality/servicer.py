@@ -7,8 +7,11 @@ from mynumber.municipality.v1 import municipality_pb2 as pb
 from mynumber.municipality.v1 import municipality_pb2_grpc
 
 from mynumber_core.errors import InvalidInput
+from mynumber_core.interceptors import status_code
 from services.municipality import domain
-from services.municipality.usecases import Register, ResidentView
+from services.municipality.usecases import UseCases
+from services.municipality.usecases.bulk_enrolment import Enrolled
+from services.municipality.usecases.residents import ResidentView
 
 _SEX_IN = {pb.SEX_MALE: "male", pb.SEX_FEMALE: "female"}
 _SEX_OUT = {v: k for k, v in _SEX_IN.items()}
@@ -92,15 +95,15 @@ def resident_to_proto(view: ResidentView) -> pb.Resident:
 
 
 class MunicipalityServicer(municipality_pb2_grpc.MunicipalityServicer):
-    """The clerks' API over :class:`~services.municipality.usecases.Register`."""
+    """The clerks' API: each method delegates to one feature of the use cases."""
 
-    def __init__(self, register: Register) -> None:
-        self._register = register
+    def __init__(self, usecases: UseCases) -> None:
+        self._uc = usecases
 
     def RegisterResident(  # noqa: N802
         self, request: pb.RegisterResidentRequest, context: grpc.ServicerContext
     ) -> pb.RegisterResidentResponse:
-        result = self._register.register_resident(
+        result = self._uc.residents.register_resident(
             form_from_proto(request.resident),
             request.household_id,
             request.relationship,
@@ -115,7 +118,7 @@ class MunicipalityServicer(municipality_pb2_grpc.MunicipalityServicer):
     def EnrolResident(  # noqa: N802
         self, request: pb.EnrolResidentRequest, context: grpc.ServicerContext
     ) -> pb.EnrolResidentResponse:
-        address_number, household_id = self._register.enrol_resident(
+        address_number, household_id = self._uc.residents.enrol_resident(
             request.my_number,
             form_from_proto(request.resident),
             request.household_id,
@@ -125,10 +128,32 @@ class MunicipalityServicer(municipality_pb2_grpc.MunicipalityServicer):
         )
         return pb.EnrolResidentResponse(address_number=address_number, household_id=household_id)
 
+    def EnrolResidents(  # noqa: N802
+        self, request: pb.EnrolResidentsRequest, context: grpc.ServicerContext
+    ) -> pb.EnrolResidentsResponse:
+        forms: list[tuple[str, domain.ResidentForm] | InvalidInput] = []
+        for record in request.records:
+            try:
+                forms.append((record.my_number, form_from_proto(record.resident)))
+            except InvalidInput as exc:  # answered for this record; the others go on
+                forms.append(exc)
+        return pb.EnrolResidentsResponse(
+            results=[
+                pb.EnrolResidentResult(
+                    address_number=a.address_number,
+                    household_id=a.household_id,
+                    already_enrolled=a.already,
+                )
+                if isinstance(a, Enrolled)
+                else pb.EnrolResidentResult(code=status_code(a), message=a.message)
+                for a in self._uc.bulk_enrolment.enrol_many(forms)
+            ]
+        )
+
     def GetResident(  # noqa: N802
         self, request: pb.GetResidentRequest, context: grpc.ServicerContext
     ) -> pb.Resident:
-        return resident_to_proto(self._register.get_resident(request.address_number))
+        return resident_to_proto(self._uc.residents.get_resident(request.address_number))
 
     def ListLetters(  # noqa: N802
         self, request: pb.ListLettersRequest, context: grpc.ServicerContext
@@ -136,14 +161,14 @@ class MunicipalityServicer(municipality_pb2_grpc.MunicipalityServicer):
         return pb.ListLettersResponse(
             letters=[
                 pb.Letter(id=v.id, kind=v.kind, address=v.address, created_at=v.created_at)
-                for v in self._register.letters(request.address_number)
+                for v in self._uc.letters.letters(request.address_number)
             ]
         )
 
     def GetHousehold(  # noqa: N802
         self, request: pb.GetHouseholdRequest, context: grpc.ServicerContext
     ) -> pb.Household:
-        view = self._register.get_household(request.household_id)
+        view = self._uc.residents.get_household(request.household_id)
         return pb.Household(
             household_id=view.household_id,
             householder_address_number=view.householder_address_number,
@@ -162,7 +187,7 @@ class MunicipalityServicer(municipality_pb2_grpc.MunicipalityServicer):
     def RecordMove(  # noqa: N802
         self, request: pb.RecordMoveRequest, context: grpc.ServicerContext
     ) -> pb.RecordMoveResponse:
-        result = self._register.record_move(
+        result = self._uc.moves.record_move(
             request.address_number,
             request.new_address,
             request.effective_date,
@@ -176,7 +201,7 @@ class MunicipalityServicer(municipality_pb2_grpc.MunicipalityServicer):
     def RecordMoveOut(  # noqa: N802
         self, request: pb.RecordMoveOutRequest, context: grpc.ServicerContext
     ) -> pb.RecordMoveOutResponse:
-        event_id = self._register.record_move_out(
+        event_id = self._uc.moves.record_move_out(
             request.address_number,
             request.destination_address,
             request.effective_date,
@@ -187,7 +212,7 @@ class MunicipalityServicer(municipality_pb2_grpc.MunicipalityServicer):
     def RecordDeath(  # noqa: N802
         self, request: pb.RecordDeathRequest, context: grpc.ServicerContext
     ) -> pb.RecordDeathResponse:
-        self._register.record_death(
+        self._uc.moves.record_death(
             request.address_number, request.date_of_death, request.idempotency_key
         )
         return pb.RecordDeathResponse()
@@ -195,7 +220,7 @@ class MunicipalityServicer(municipality_pb2_grpc.MunicipalityServicer):
     def CertifyLongTermCare(  # noqa: N802
         self, request: pb.CertifyLongTermCareRequest, context: grpc.ServicerContext
     ) -> pb.CareCertification:
-        view = self._register.certify_care(
+        view = self._uc.care.certify_care(
             request.address_number,
             int(request.level),
             request.certified_on,
@@ -208,7 +233,7 @@ class MunicipalityServicer(municipality_pb2_grpc.MunicipalityServicer):
     def DeclareDisaster(  # noqa: N802
         self, request: pb.DeclareDisasterRequest, context: grpc.ServicerContext
     ) -> pb.Disaster:
-        view = self._register.declare_disaster(
+        view = self._uc.disasters.declare_disaster(
             request.name,
             request.area,
             request.declared_on,
@@ -226,7 +251,7 @@ class MunicipalityServicer(municipality_pb2_grpc.MunicipalityServicer):
     def CompileSupportList(  # noqa: N802
         self, request: pb.CompileSupportListRequest, context: grpc.ServicerContext
     ) -> pb.SupportList:
-        view = self._register.compile_support_list(request.disaster_id, request.income_year)
+        view = self._uc.disasters.compile_support_list(request.disaster_id, request.income_year)
         return pb.SupportList(
             disaster_id=view.disaster_id,
             income_year=view.income_year,
@@ -264,7 +289,7 @@ class MunicipalityServicer(municipality_pb2_grpc.MunicipalityServicer):
     def ReissueNumber(  # noqa: N802
         self, request: pb.ReissueNumberRequest, context: grpc.ServicerContext
     ) -> pb.ReissueNumberResponse:
-        new_number = self._register.reissue_number(
+        new_number = self._uc.reissue.reissue_number(
             request.address_number, request.reason, request.idempotency_key
         )
         return pb.ReissueNumberResponse(my_number=new_number)

@@ -17,7 +17,8 @@ from mynumber_core.settings import ServiceSettings
 from services.municipality.access import ACCESS
 from services.municipality.models import OutboxEvent, ProcessedEvent, cipher
 from services.municipality.servicer import MunicipalityServicer
-from services.municipality.usecases import DOMAIN, EVENT_AUDIENCE, Register
+from services.municipality.usecases import bootstrap
+from services.municipality.usecases.context import DOMAIN, EVENT_AUDIENCE, Context
 
 SERVICE_NAMES = ("mynumber.municipality.v1.Municipality", "mynumber.exchange.v1.Provider")
 
@@ -32,19 +33,20 @@ def build_app(settings: ServiceSettings) -> GrpcApp:
     infra = DomainInfra.from_settings(settings, cipher)
     db, registry = infra.db, infra.registry
     relay = OutboxRelay(DOMAIN, db, OutboxEvent, hub_publisher(registry, event_audience))
-    register = Register(db, registry, BlindIndex(infra.keyring), wake_relay=relay.wake)
+    usecases = bootstrap(Context(db, registry, BlindIndex(infra.keyring), wake=relay.wake))
     provider = ProviderServicer(
         DOMAIN,
         db,
         ProcessedEvent,
         items={
-            "basic_facts": register.provide_basic_facts,
-            "household": register.provide_household,
-            "ltc_certification": register.provide_ltc,
+            "basic_facts": usecases.provider.provide_basic_facts,
+            "household": usecases.provider.provide_household,
+            "ltc_certification": usecases.provider.provide_ltc,
         },
-        events={"application.move_out": register.on_move_out_application},
+        events={"application.move_out": usecases.provider.on_move_out_application},
+        keys=infra.keys,
     )
-    api = MunicipalityServicer(register)
+    api = MunicipalityServicer(usecases)
 
     def add(server: grpc.Server) -> None:
         municipality_pb2_grpc.add_MunicipalityServicer_to_server(api, server)

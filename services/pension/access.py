@@ -8,13 +8,12 @@ directly: exchanges go through the registry, where they are authorised and logge
 from __future__ import annotations
 
 from mynumber_core.interceptors import AccessTable
+from mynumber_core.provider import PROVIDER_ACCESS
 
-_PROVIDER = "/mynumber.exchange.v1.Provider/"
 _PENSION = "/mynumber.pension.v1.Pension/"
 
 ACCESS: AccessTable = {
-    _PROVIDER + "Provide": frozenset({"registry"}),
-    _PROVIDER + "Deliver": frozenset({"registry"}),
+    **PROVIDER_ACCESS,  # Provide, ProvideBatch, Deliver, GetSealingKey: registry only
     **{
         _PENSION + method: frozenset({"operator"})
         for method in (
@@ -27,5 +26,9 @@ ACCESS: AccessTable = {
             "ListAlerts",
             "ApproveSharedAccount",
         )
+    },
+    **{
+        f"/mynumber.pension.v1.OrphanRecords/{method}": frozenset({"operator"})
+        for method in ("AddRecords", "Reconcile", "ReviewQueue", "DecideReview")
     },
 }

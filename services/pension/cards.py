@@ -1,10 +1,10 @@
 """Card-signed pension claims: check the claimant's My Number Card signature and that the card
 belongs to the claimant.
 
-The signature is checked locally (:func:`mynumber_core.card.verify_card_signature`: chain to
-the card CA, validity, key usage, the CA's current CRL, ECDSA) against the CA certificate and
-CRL from ``Cards.GetRevocationList``; who holds the card is asked of the registry
-(``Cards.IdentifyCard``), which answers with the pension token of a holder pension enrolled.
+The signature is checked locally by the shared :class:`mynumber_core.card.CardVerifier`
+(chain to the card CA, validity, key usage, the CA's cached CRL, ECDSA); who holds the card is
+asked of the registry (``Cards.IdentifyCard``), which answers with the pension token of a
+holder pension enrolled.
 """
 
 from __future__ import annotations
@@ -14,13 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Protocol
 
-import grpc
-from mynumber.registry.v1 import registry_pb2 as rpb
-
 from mynumber_core import errors
-from mynumber_core.card import action_message, verify_card_signature
-from mynumber_core.registry_client import RegistryClient
-from mynumber_core.rpc_errors import as_domain_error
+from mynumber_core.card import CardRegistry, CardVerifier, action_message
 
 CLAIM_ACTION = "pension_claim"
 NONCE_MAX_AGE = dt.timedelta(minutes=10)
@@ -75,33 +70,21 @@ class ClaimCards(Protocol):
 
 
 class RegistryClaimCards:
-    """Card checks against the registry's CA, CRL and card records."""
+    """Card checks through the shared :class:`mynumber_core.card.CardVerifier` (CA, cached
+    CRL, card records), worded for a pension claimant."""
 
-    def __init__(self, registry: RegistryClient) -> None:
-        self._registry = registry
+    def __init__(self, registry: CardRegistry, *, cache_seconds: float = 30.0) -> None:
+        self._authority = CardVerifier(registry, cache_seconds=cache_seconds)
 
     def holder(self, card: CardSignature, message: bytes) -> CardHolder:
         """Verify chain, validity, usage, revocation and signature, then identify the holder."""
+        serial = self._authority.verify(card.certificate_pem, message, card.signature)
         try:
-            crl = self._registry.cards.GetRevocationList(rpb.GetRevocationListRequest())
-        except grpc.RpcError as exc:
-            raise as_domain_error(exc, "registry") from None
-        serial = verify_card_signature(
-            card.certificate_pem,
-            bytes(crl.ca_certificate_pem),
-            bytes(crl.crl_pem),
-            message,
-            card.signature,
-        )
-        try:
-            holder = self._registry.cards.IdentifyCard(rpb.IdentifyCardRequest(serial=serial))
-        except grpc.RpcError as exc:
-            error = as_domain_error(exc, "registry")
-            if isinstance(error, errors.NotFound | errors.FailedPrecondition):
-                raise errors.Unauthenticated(error.message) from None
-            if isinstance(error, errors.PermissionDenied):
-                raise errors.PermissionDenied(
-                    "this card does not belong to the claimant (its holder is not enrolled here)"
-                ) from None
-            raise error from None
-        return CardHolder(token=str(holder.token), serial=serial)
+            record = self._authority.identify(serial)
+        except (errors.NotFound, errors.FailedPrecondition) as error:
+            raise errors.Unauthenticated(error.message) from None
+        except errors.PermissionDenied:
+            raise errors.PermissionDenied(
+                "this card does not belong to the claimant (its holder is not enrolled here)"
+            ) from None
+        return CardHolder(token=record.token, serial=serial)

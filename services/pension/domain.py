@@ -7,8 +7,9 @@ serial, drawn at random from the OS CSPRNG and unique. Input may use full-width 
 omit the hyphen; anything else is rejected without echoing it.
 
 **Contributions**: the national pension monthly contribution (国民年金保険料) is fixed per
-fiscal year (April to March) by the Japan Pension Service; ``MONTHLY_CONTRIBUTION`` holds the
-published amounts (e.g. 17,510 yen for FY2025, 令和7年度).
+fiscal year (April to March) by the Japan Pension Service; ``MONTHLY_CONTRIBUTION``
+(:mod:`mynumber_core.pension_rates`) holds the published amounts (e.g. 17,510 yen for FY2025,
+令和7年度).
 
 **Exemption rule** (国民年金保険料の免除制度, Japan Pension Service,
 https://www.nenkin.go.jp/service/kokunen/menjo/20150428.html), tested on the applicant's
@@ -38,36 +39,18 @@ import datetime as dt
 import enum
 import re
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from mynumber_core.errors import InvalidInput
+from mynumber_core.orphan_records import month_index
+from mynumber_core.pension_rates import MONTHLY_CONTRIBUTION
 
 _FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９－", "0123456789-")
 _BPN = re.compile(r"(\d{4})-?(\d{6})")
 _KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
-MONTHLY_CONTRIBUTION: Mapping[int, int] = {
-    2010: 15_100,
-    2011: 15_020,
-    2012: 14_980,
-    2013: 15_040,
-    2014: 15_250,
-    2015: 15_590,
-    2016: 16_260,
-    2017: 16_490,
-    2018: 16_340,
-    2019: 16_410,
-    2020: 16_540,
-    2021: 16_610,
-    2022: 16_590,
-    2023: 16_520,
-    2024: 16_980,
-    2025: 17_510,
-    2026: 17_920,
-}
-"""National pension monthly contribution in yen by fiscal year (日本年金機構)."""
 
 FULL_EXEMPTION_PER_PERSON = 350_000
 FULL_EXEMPTION_BASE = 320_000
@@ -164,11 +147,6 @@ def parse_date(field: str, raw: str, *, default: dt.date) -> dt.date:
 
 
 # --- fiscal years and contributions --------------------------------------------------------
-
-
-def fiscal_year_of(day: dt.date) -> int:
-    """Japanese fiscal year (April to March) containing ``day``."""
-    return day.year if day.month >= 4 else day.year - 1
 
 
 def month_of_fiscal_year(fiscal_year: int, index: int) -> tuple[int, int]:
@@ -310,11 +288,6 @@ def dependents_in_household(household: Mapping[str, Any]) -> int:
 # --- claims ---------------------------------------------------------------------------------
 
 
-def age_on(birth_date: dt.date, day: dt.date) -> int:
-    """Age in completed years on ``day``."""
-    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
-
-
 @dataclass(frozen=True)
 class ClaimTest:
     """Outcome of the old-age basic pension eligibility test."""
@@ -348,3 +321,34 @@ def decide_claim(contribution_months: int, age: int) -> ClaimTest:
         amount,
         f"age {age} and {contribution_months} qualifying months meet the requirements",
     )
+
+
+def months_counted(
+    covered: Iterable[tuple[int, int]], merged: Iterable[tuple[str, str, int]]
+) -> int:
+    """Contribution months, each calendar month counted once.
+
+    ``covered``: the (calendar year, month) already on record (paid or fully exempt).
+    ``merged``: confirmed ledger records as (period_start, period_end, months) with
+    ``YYYY-MM`` periods, oldest first. A record adds the months of its period not already
+    counted, at most its own ``months`` (a ledger that paid fewer months than its period does
+    not say which: the earliest free ones are taken, so a later record cannot count them
+    again). Two records, or a record and the counter's receipts, for the same month count it
+    once — one person cannot pay one month twice.
+    """
+    counted = {year * 12 + month - 1 for year, month in covered}
+    total = len(counted)
+    for start, end, months in merged:
+        first = month_index("merged record", "period_start", start)
+        last = month_index("merged record", "period_end", end)
+        free = [m for m in range(first, last + 1) if m not in counted][: max(months, 0)]
+        counted.update(free)
+        total += len(free)
+    return total
+
+
+def estimated_annual_amount(contribution_months: int) -> int:
+    """The old-age basic pension a year that ``contribution_months`` would earn (the claim's
+    formula, before the age and the qualifying period are checked): what the pension record
+    shows as its estimate."""
+    return FULL_ANNUAL_AMOUNT * min(contribution_months, FULL_MONTHS) // FULL_MONTHS

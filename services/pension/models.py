@@ -14,6 +14,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Integer,
     String,
@@ -122,6 +123,67 @@ class Claim(Base):
     """"" (not approved), "released" or "held" (by the payout policy)."""
     hold_reason: Mapped[str] = mapped_column(String(200), default="")
     released_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class OrphanRecord(Base):
+    """A contribution record that belongs to no enrolled person (宙に浮いた年金記録), kept as
+    written: the identifying facts encrypted, the employer, period and months paid in clear.
+
+    ``status``: ``pool`` (unmatched), ``proposed`` (one likely candidate), ``review``
+    (several close candidates: the operator review queue), ``merged``. A
+    rejected candidate puts it back in the pool and leaves nothing in anyone's record.
+    """
+
+    __tablename__ = "orphan_records"
+
+    record_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name_kana: Mapped[str] = mapped_column(EncryptedText(CIPHER, "orphan_records.name_kana"))
+    name_kanji: Mapped[str] = mapped_column(EncryptedText(CIPHER, "orphan_records.name_kanji"))
+    """Empty when the record has no kanji."""
+    birth_date_written: Mapped[str] = mapped_column(
+        EncryptedText(CIPHER, "orphan_records.birth_date_written")
+    )
+    sex: Mapped[str] = mapped_column(EncryptedText(CIPHER, "orphan_records.sex"))
+    prefecture: Mapped[str] = mapped_column(String(8), default="")
+    employer: Mapped[str] = mapped_column(String(200))
+    period_start: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    period_end: Mapped[str] = mapped_column(String(7))
+    months: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="pool", index=True)
+    merged_into: Mapped[str | None] = mapped_column(
+        ForeignKey("enrolments.id"), index=True, nullable=True
+    )
+    merged_token: Mapped[str | None] = mapped_column(String(128), index=True, nullable=True)
+    """The pension token of the resident who confirmed the record (counted in their record
+    from then on, also when they enrol later)."""
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OrphanCandidate(Base):
+    """A candidate the registry proposed for an orphan record: pension's own token, or the
+    registry's "notify the resident" reference when the person has not linked pension yet.
+    Never the candidate's name, birth date or address (pension is never sent them)."""
+
+    __tablename__ = "orphan_candidates"
+    __table_args__ = (UniqueConstraint("record_id", "candidate_ref"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    record_id: Mapped[str] = mapped_column(ForeignKey("orphan_records.record_id"), index=True)
+    candidate_ref: Mapped[str] = mapped_column(String(128), index=True)
+    """The pension token, or ``notify:<reference>`` until the registry delivered the notice
+    and answered pension's token for the resident."""
+    probability: Mapped[float] = mapped_column(Float)
+    agreeing: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    """``open`` (to notify), ``notified``, ``review`` (several close candidates), ``confirmed``,
+    ``rejected`` (by the resident), ``dismissed`` (by an operator) or ``closed`` (another
+    candidate was chosen). A rejected or dismissed candidate is not proposed again."""
+    request_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """``resident`` or the operator id who decided."""
 
 
 class UsedClaimNonce(Base):

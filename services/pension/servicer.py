@@ -5,6 +5,7 @@ from __future__ import annotations
 import grpc
 from mynumber.pension.v1 import pension_pb2, pension_pb2_grpc
 
+from mynumber_core.alerts import alert_fields
 from mynumber_core.facts import FormIdentity
 from services.pension.cards import CardSignature
 from services.pension.domain import ExemptionLevel
@@ -157,13 +158,4 @@ class PensionServicer(pension_pb2_grpc.PensionServicer):
 
 
 def _alert(a: Alert) -> pension_pb2.Alert:
-    return pension_pb2.Alert(
-        alert_id=a.id,
-        kind=a.kind,
-        basic_pension_number=a.basic_pension_number,
-        subject=a.subject,
-        detail=a.detail,
-        created_at=a.created_at.isoformat(),
-        approved_by=a.approved_by or "",
-        approved_at=a.approved_at.isoformat() if a.approved_at else "",
-    )
+    return pension_pb2.Alert(**alert_fields(a), basic_pension_number=a.basic_pension_number)

@@ -19,8 +19,12 @@ from mynumber_core.settings import ServiceSettings
 from services.pension.access import ACCESS
 from services.pension.cards import RegistryClaimCards
 from services.pension.models import CIPHER, OutboxEvent, PendingApplication, ProcessedEvent
+from services.pension.orphans_servicer import OrphanRecordsServicer
+from services.pension.reconcile_port import GrpcReconcilePort
 from services.pension.servicer import PensionServicer
-from services.pension.usecases import PensionService
+from services.pension.usecases import PensionContext, bootstrap
+from services.pension.usecases.orphans import OrphanPool
+from services.pension.usecases.record_matches import CandidateDelivery, queue_notices
 
 
 class PensionSettings(ServiceSettings):
@@ -32,6 +36,9 @@ class PensionSettings(ServiceSettings):
         description="days a claim payment is held after an account or address change",
     )
     payout_release_interval_seconds: float = Field(3600.0, gt=0)
+    crl_cache_seconds: float = Field(
+        30.0, ge=0, description="how long the card CA's revocation list is reused (as the portal)"
+    )
 
 
 SETTINGS_CLASS = PensionSettings
@@ -46,15 +53,22 @@ def build_app(settings: ServiceSettings) -> GrpcApp:
     )
     infra = DomainInfra.from_settings(settings, CIPHER)
     db, registry = infra.db, infra.registry
-    outbox = OutboxRelay("pension", db, OutboxEvent, hub_publisher(registry, ["portal"]))
-    wakers: dict[str, Any] = {}
-    service = PensionService(
+    outbox = OutboxRelay(
+        "pension",
         db,
-        registry,
-        wake_outbox=outbox.wake,
-        wake_applications=lambda: wakers["applications"](),
-        cards=RegistryClaimCards(registry),
-        payout_policy=PayoutPolicy(dt.timedelta(days=cfg.payout_cooling_off_days)),
+        OutboxEvent,
+        CandidateDelivery(db, registry, hub_publisher(registry, ["portal"])),
+    )
+    wakers: dict[str, Any] = {}
+    service = bootstrap(
+        PensionContext(
+            db,
+            registry,
+            wake_outbox=outbox.wake,
+            wake_applications=lambda: wakers["applications"](),
+            cards=RegistryClaimCards(registry, cache_seconds=cfg.crl_cache_seconds),
+            payout_policy=PayoutPolicy(dt.timedelta(days=cfg.payout_cooling_off_days)),
+        )
     )
     releases = ReleaseJob(
         "pension-payment-release",
@@ -72,6 +86,7 @@ def build_app(settings: ServiceSettings) -> GrpcApp:
         items={
             "pension_record": service.provide_pension_record,
             "amounts_due": service.provide_amounts_due,
+            "candidate_records": service.record_matches.provide_candidate_records,
         },
         events={
             "application.pension_exemption": service.accept_portal_application,
@@ -79,11 +94,21 @@ def build_app(settings: ServiceSettings) -> GrpcApp:
             "payout_confirmed": lambda session, event: releases.wake(),
             "address_changed": service.on_address_changed,
             "payment": service.on_payment,
+            "pension_record.decision": service.record_matches.on_decision,
         },
+        keys=infra.keys,
     )
 
     def register(server: grpc.Server) -> None:
         pension_pb2_grpc.add_PensionServicer_to_server(PensionServicer(service), server)
+        pension_pb2_grpc.add_OrphanRecordsServicer_to_server(
+            OrphanRecordsServicer(
+                OrphanPool(db, on_proposed=queue_notices, wake=outbox.wake),
+                GrpcReconcilePort(infra.channels.channel("registry")),
+                service.record_matches,
+            ),
+            server,
+        )
         exchange_pb2_grpc.add_ProviderServicer_to_server(provider, server)
 
     def stop() -> None:
@@ -97,7 +122,11 @@ def build_app(settings: ServiceSettings) -> GrpcApp:
     releases.start()
     return GrpcApp(
         name="pension",
-        service_names=["mynumber.pension.v1.Pension", "mynumber.exchange.v1.Provider"],
+        service_names=[
+            "mynumber.pension.v1.Pension",
+            "mynumber.pension.v1.OrphanRecords",
+            "mynumber.exchange.v1.Provider",
+        ],
         register=register,
         access=ACCESS,
         on_stop=stop,

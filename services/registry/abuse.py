@@ -23,6 +23,10 @@ of every denied or failed call.
 :class:`AbuseInterceptor` applies all of this to the registry's gRPC server;
 :func:`denial_recorder` is the server's ``on_denied`` hook, so refusals by the authorization
 interceptor (which runs before any app interceptor) are recorded too.
+
+Why one module of about 530 lines: the Link guard, the query-rate monitor, the security log and
+the interceptor that applies them share one bookkeeping of refusals (security events, their
+metric, the status-to-kind audit table); the attempt counters live apart in :mod:`attempts`.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ import json
 import statistics
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,11 +47,12 @@ from grpc_interceptor import ServerInterceptor
 from mynumber.registry.v1 import registry_pb2 as pb
 from mynumber.registry.v1 import registry_pb2_grpc as pb_grpc
 from prometheus_client import Counter
-from sqlalchemy import delete, func, select
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from mynumber_core import errors
+from mynumber_core.clock import Clock, aware, utc_now
 from mynumber_core.interceptors import (
     current_caller,
     current_request_id,
@@ -56,7 +61,8 @@ from mynumber_core.interceptors import (
 from mynumber_core.keyring import BlindIndex
 from mynumber_core.mynumber import InvalidMyNumber, validate
 from mynumber_core.structs import to_struct
-from services.registry.abuse_models import LinkFailure, QueryRateBucket, SecurityEvent
+from services.registry.abuse_models import QueryRateBucket, SecurityEvent
+from services.registry.attempts import AttemptCounters
 from services.registry.domain import domain_of
 
 SECURITY_ALERTS = Counter(
@@ -85,17 +91,8 @@ _LINK_FAILURES = {
     grpc.StatusCode.FAILED_PRECONDITION,
 }
 MAX_LIST = 1000
-
-Clock = Callable[[], dt.datetime]
-
-
-def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    """SQLite hands back naive datetimes; everything here is UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+LINK_DOMAIN_SCOPE = "link-domain"
+LINK_NUMBER_SCOPE = "link-number"
 
 
 @dataclass(frozen=True)
@@ -105,6 +102,8 @@ class AbuseLimits:
     link_failures_per_number: int = 5
     link_number_window_seconds: float = 3600.0
     link_failures_per_domain: int = 100
+    link_alert_agencies: int = 2
+    """A ``link_multi_agency`` event when this many agencies fail on one number in a window."""
     link_domain_window_seconds: float = 60.0
     query_rate_bucket_seconds: int = 60
     query_rate_baseline_buckets: int = 60
@@ -115,7 +114,7 @@ class AbuseLimits:
 class SecurityLog:
     """The ``security_events`` table."""
 
-    def __init__(self, db: Any, clock: Clock = _utc_now) -> None:
+    def __init__(self, db: Any, clock: Clock = utc_now) -> None:
         self._db = db
         self._clock = clock
 
@@ -169,15 +168,29 @@ class SecurityLog:
 
 
 class LinkGuard:
-    """Sliding-window limits on failed Link attempts, per number and per calling domain."""
+    """Limits on failed Link attempts, per (calling agency, number) and per calling agency.
+
+    Each Link reserves a slot in both counters before the number is looked up; a successful
+    Link gives its slots back, a failed one keeps them. The per-number limit is per agency:
+    one agency's failures never lock a number out for the others (issue 15). When several
+    agencies fail on the same number within the window, one ``link_multi_agency`` security
+    event is raised.
+    """
 
     def __init__(
-        self, db: Any, blind: BlindIndex, limits: AbuseLimits, clock: Clock = _utc_now
+        self,
+        db: Any,
+        blind: BlindIndex,
+        limits: AbuseLimits,
+        clock: Clock = utc_now,
+        events: SecurityLog | None = None,
     ) -> None:
         self._db = db
         self._blind = blind
         self._limits = limits
         self._clock = clock
+        self._counters = AttemptCounters(db, clock)
+        self._events = events or SecurityLog(db, clock)
 
     def number_index(self, raw_number: str) -> str | None:
         """The guard's blind index of a well-formed number (None for malformed input)."""
@@ -187,98 +200,107 @@ class LinkGuard:
             return None
         return self._blind.index(LINK_GUARD_PURPOSE, number)
 
-    def _candidates(self, scope: str, key: str, raw_number: str | None) -> list[str]:
-        if scope == "number" and raw_number is not None:
-            return self._blind.candidates(LINK_GUARD_PURPOSE, validate(raw_number))
-        return [key]
+    def reserve(self, dom: str, raw_number: str) -> list[tuple[str, str]]:
+        """Reserve this Link's attempt; RESOURCE_EXHAUSTED (naming when to retry) at a limit.
 
-    def _limited_until(
-        self, scope: str, keys: list[str], limit: int, window: float
-    ) -> dt.datetime | None:
-        now = self._clock()
-        since = now - dt.timedelta(seconds=window)
-        with self._db.transaction() as session:
-            times = [
-                _aware(t)
-                for t in session.scalars(
-                    select(LinkFailure.at)
-                    .where(
-                        LinkFailure.scope == scope,
-                        LinkFailure.key.in_(keys),
-                        LinkFailure.at > since,
-                    )
-                    .order_by(LinkFailure.at)
-                )
-            ]
-        if len(times) < limit:
-            return None
-        # The window frees up when enough of the oldest failures have aged out.
-        return times[len(times) - limit] + dt.timedelta(seconds=window)
-
-    def check(self, dom: str, raw_number: str) -> None:
-        """RESOURCE_EXHAUSTED (naming when to retry) while a limit is reached."""
+        Returns the reserved (scope, key) pairs, for :meth:`release` after a success.
+        """
         lim = self._limits
-        until = self._limited_until(
-            "domain", [dom], lim.link_failures_per_domain, lim.link_domain_window_seconds
+        held = self.reserve_domain(dom)
+        index = self.number_index(raw_number)
+        if index is None:
+            return held
+        key = f"{dom}:{index}"
+        got = self._counters.reserve(
+            LINK_NUMBER_SCOPE, key, lim.link_failures_per_number, lim.link_number_window_seconds
         )
-        if until is not None:
+        if not got.reserved:
+            self.release(held)
+            until = got.until or self._clock()
+            raise errors.RateLimited(
+                f"too many failed Link attempts from {dom} for this number "
+                f"(at most {lim.link_failures_per_number} in "
+                f"{lim.link_number_window_seconds:g} s); Link for it is suspended until "
+                f"{until.isoformat(timespec='seconds')} (retry in {self._seconds_until(until)} s); "
+                "check the number and the four facts against the resident's documents"
+            )
+        return [*held, (LINK_NUMBER_SCOPE, key)]
+
+    def reserve_domain(self, dom: str) -> list[tuple[str, str]]:
+        """Reserve one attempt on the calling agency's counter only (Link, and LinkBatch
+        before its lookups); RESOURCE_EXHAUSTED (naming when to retry) at the limit."""
+        lim = self._limits
+        got = self._counters.reserve(
+            LINK_DOMAIN_SCOPE, dom, lim.link_failures_per_domain, lim.link_domain_window_seconds
+        )
+        if not got.reserved:
+            until = got.until or self._clock()
             raise errors.RateLimited(
                 f"too many failed Link attempts from {dom} "
                 f"(at most {lim.link_failures_per_domain} in {lim.link_domain_window_seconds:g} "
                 f"s); retry after {until.isoformat(timespec='seconds')} "
                 f"(in {self._seconds_until(until)} s)"
             )
-        index = self.number_index(raw_number)
-        if index is None:
-            return
-        until = self._limited_until(
-            "number",
-            self._candidates("number", index, raw_number),
-            lim.link_failures_per_number,
-            lim.link_number_window_seconds,
-        )
-        if until is not None:
-            raise errors.RateLimited(
-                "too many failed Link attempts for this number "
-                f"(at most {lim.link_failures_per_number} in "
-                f"{lim.link_number_window_seconds:g} s); Link for it is suspended until "
-                f"{until.isoformat(timespec='seconds')} (retry in {self._seconds_until(until)} s); "
-                "check the number and the four facts against the resident's documents"
-            )
+        return [(LINK_DOMAIN_SCOPE, dom)]
+
+    def index_of(self, number: str) -> str:
+        """The guard's blind index of a validated number (the per-number counter's key)."""
+        return self._blind.index(LINK_GUARD_PURPOSE, number)
+
+    def indexes_of(self, numbers: Sequence[str]) -> list[str]:
+        """:meth:`index_of` of many validated numbers (LinkBatch)."""
+        return self._blind.index_many(LINK_GUARD_PURPOSE, numbers)
+
+    def release(self, held: list[tuple[str, str]]) -> None:
+        """Give reserved attempts back (the Link succeeded, or was refused before evaluation)."""
+        for scope, key in held:
+            self._counters.release(scope, key)
 
     def _seconds_until(self, until: dt.datetime) -> int:
         return max(1, int((until - self._clock()).total_seconds() + 0.999))
 
-    def record_failure(self, dom: str, raw_number: str) -> None:
-        """Count one failed Link against the domain and (if well-formed) the number."""
-        now = self._clock()
+    def failed(self, number_index: str | None, method: str) -> bool:
+        """After a failed Link: raise ``link_multi_agency`` when several agencies failed on
+        this number within the window (once per number and window); True when raised."""
+        if number_index is None:
+            return False
         lim = self._limits
-        index = self.number_index(raw_number)
+        now = self._clock()
+        since = now - dt.timedelta(seconds=lim.link_number_window_seconds)
         with self._db.transaction() as session:
-            session.add(LinkFailure(scope="domain", key=dom, at=now))
-            session.execute(
-                delete(LinkFailure).where(
-                    LinkFailure.scope == "domain",
-                    LinkFailure.key == dom,
-                    LinkFailure.at < now - dt.timedelta(seconds=lim.link_domain_window_seconds),
-                )
-            )
-            if index is not None:
-                session.add(LinkFailure(scope="number", key=index, at=now))
-                session.execute(
-                    delete(LinkFailure).where(
-                        LinkFailure.scope == "number",
-                        LinkFailure.key.in_(self._candidates("number", index, raw_number)),
-                        LinkFailure.at < now - dt.timedelta(seconds=lim.link_number_window_seconds),
+            callers = set(
+                session.scalars(
+                    select(SecurityEvent.caller).where(
+                        SecurityEvent.kind == "link_failed",
+                        SecurityEvent.number_index == number_index,
+                        SecurityEvent.at > since,
                     )
                 )
+            )
+        agencies = sorted({domain_of(c) or c for c in callers})
+        if len(agencies) < lim.link_alert_agencies:
+            return False
+        window = int(now.timestamp() // max(1.0, lim.link_number_window_seconds))
+        raised = self._events.record(
+            "link_multi_agency",
+            caller="-",
+            method=method,
+            status="OK",
+            number_index=number_index,
+            detail={"agencies": agencies, "window_seconds": lim.link_number_window_seconds},
+            dedup_key=f"link_multi_agency:{number_index}:{window}"[:160],
+        )
+        if raised:
+            SECURITY_ALERTS.labels("link_multi_agency").inc()
+            log.warning("several agencies failed to link one number", agencies=agencies)
+        return raised
 
 
 class QueryRateMonitor:
     """Per-agency query counts in time buckets, and an alert when a bucket is anomalous."""
 
     def __init__(
-        self, db: Any, events: SecurityLog, limits: AbuseLimits, clock: Clock = _utc_now
+        self, db: Any, events: SecurityLog, limits: AbuseLimits, clock: Clock = utc_now
     ) -> None:
         self._db = db
         self._events = events
@@ -426,14 +448,21 @@ class AbuseInterceptor(ServerInterceptor):
             if method_name == LINK_METHOD:
                 dom = domain_of(caller) or (caller or "-")
                 number_index = self._guard.number_index(request.my_number)
-                self._guard.check(dom, request.my_number)
+                held = self._guard.reserve(dom, request.my_number)  # before any lookup
                 try:
-                    return method(request, context)
+                    answer = method(request, context)
                 except errors.DomainError as exc:
                     if status_for(exc) in _LINK_FAILURES:
-                        self._guard.record_failure(dom, request.my_number)
                         self._record("link_failed", caller, method_name, exc, number_index)
+                        self._guard.failed(number_index, method_name)
+                    else:
+                        self._guard.release(held)
                     raise
+                except BaseException:
+                    self._guard.release(held)
+                    raise
+                self._guard.release(held)  # a correct Link does not count
+                return answer
             if method_name == QUERY_METHOD and caller:
                 self._monitor.observe(domain_of(caller) or caller, 1, method=method_name)
             elif method_name == BATCH_QUERY_METHOD and caller:
@@ -500,7 +529,7 @@ class SecurityServicer(pb_grpc.SecurityServicer):
         events = []
         for row in rows:
             at = timestamp_pb2.Timestamp()
-            at.FromDatetime(_aware(row.at))
+            at.FromDatetime(aware(row.at))
             events.append(
                 pb.SecurityEvent(
                     id=row.id,
@@ -515,14 +544,3 @@ class SecurityServicer(pb_grpc.SecurityServicer):
                 )
             )
         return pb.ListSecurityEventsResponse(events=events)
-
-
-def count_events(db: Any, kind: str) -> int:
-    """How many events of one kind are recorded (operator tooling and tests)."""
-    with db.transaction() as session:
-        return int(
-            session.scalar(
-                select(func.count()).select_from(SecurityEvent).where(SecurityEvent.kind == kind)
-            )
-            or 0
-        )

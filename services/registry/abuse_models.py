@@ -52,3 +52,19 @@ class SecurityEvent(Base):
     detail: Mapped[str] = mapped_column(Text, default="{}")
     dedup_key: Mapped[str | None] = mapped_column(String(160), unique=True, nullable=True)
     """Set for alerts raised once per window: a second replica's insert fails on it."""
+
+
+class AttemptCounter(Base):
+    """Attempts reserved under one key (a Link target, a claim PIN, a card PIN) in its window.
+
+    An attempt is reserved by one conditional ``UPDATE`` of this row *before* it is evaluated
+    (services/registry/abuse.py, :class:`~services.registry.abuse.AttemptCounters`): the row
+    lock makes concurrent attempts queue, so no more than the limit are ever evaluated.
+    """
+
+    __tablename__ = "attempt_counters"
+
+    scope: Mapped[str] = mapped_column(String(24), primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

@@ -29,6 +29,7 @@ from sqlalchemy import select
 
 from mynumber_core import errors
 from mynumber_core.card import CARD_SUBJECT_CN, parse_serial, serial_hex
+from mynumber_core.clock import aware, utc_now
 from mynumber_core.keyring import Keyring, derive_key
 from services.registry.card_models import CardRecord
 from services.registry.domain import PersonStatus
@@ -51,10 +52,6 @@ class CardStatus:
 
     ACTIVE = "active"  # the literals are shared with card_models.revoke_person_cards
     REVOKED = "revoked"
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def derive_ca_key(secret: bytes) -> ec.EllipticCurvePrivateKey:
@@ -214,11 +211,6 @@ class IdentifiedCard:
     reissued: bool
 
 
-def _aware(value: dt.datetime) -> dt.datetime:
-    # SQLite hands back naive datetimes for timezone-aware columns.
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
-
-
 class CardService:
     """The card use cases over the registry's database and person records."""
 
@@ -227,7 +219,7 @@ class CardService:
         registry: Registry,
         authority: CardAuthority,
         *,
-        clock: Callable[[], dt.datetime] = _now,
+        clock: Callable[[], dt.datetime] = utc_now,
     ) -> None:
         self._registry = registry
         self._db = registry.db
@@ -312,7 +304,7 @@ class CardService:
         revoked = [
             (
                 serial,
-                _aware(revoked_at or now),
+                aware(revoked_at or now),
                 reason or x509.ReasonFlags.unspecified.value,
             )
             for serial, revoked_at, reason in rows
@@ -336,7 +328,7 @@ class CardService:
                 raise errors.FailedPrecondition(
                     "this card has been revoked; the resident must use their current card"
                 )
-            if _aware(card.not_after) < self._clock():
+            if aware(card.not_after) < self._clock():
                 raise errors.FailedPrecondition(
                     "this card has expired; the resident can renew it at the municipality"
                 )

@@ -9,6 +9,7 @@ from mynumber.registry.v1 import registry_pb2 as pb
 from mynumber.registry.v1 import registry_pb2_grpc as pb_grpc
 
 from mynumber_core.interceptors import current_caller
+from services.registry.card_pins import CardPins
 from services.registry.cards import CardService
 from services.registry.domain import PersonStatus
 
@@ -25,10 +26,11 @@ def _status(status: str, reissued: bool) -> Any:
 
 
 class CardsServicer(pb_grpc.CardsServicer):
-    """Issue, revoke, publish the CRL, identify."""
+    """Issue, revoke, publish the CRL, identify; the card PIN's online step."""
 
-    def __init__(self, cards: CardService) -> None:
+    def __init__(self, cards: CardService, pins: CardPins) -> None:
         self._cards = cards
+        self._pins = pins
 
     def IssueCard(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
         issued = self._cards.issue(current_caller(), request.token, request.csr_pem)
@@ -51,3 +53,34 @@ class CardsServicer(pb_grpc.CardsServicer):
         return pb.IdentifyCardResponse(
             token=identified.token, status=_status(identified.status, identified.reissued)
         )
+
+    def EvaluateCardPin(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+        attempt_id, evaluation, public_key, left = self._pins.evaluate(
+            current_caller(),
+            request.serial,
+            request.blinded_element,
+            request.access_nonce,
+            bytes(request.access_signature),
+        )
+        return pb.EvaluateCardPinResponse(
+            attempt_id=attempt_id, evaluation=evaluation, public_key=public_key, tries_left=left
+        )
+
+    def ConfirmCardPin(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+        left, locked = self._pins.confirm(
+            current_caller(),
+            request.serial,
+            request.attempt_id,
+            request.ok,
+            request.signature,
+            bytes(request.access_public_key),
+        )
+        return pb.ConfirmCardPinResponse(tries_left=left, locked=locked)
+
+    def IssueCardAccessChallenge(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+        nonce = self._pins.access_challenge(current_caller(), request.serial)
+        return pb.IssueCardAccessChallengeResponse(nonce=nonce)
+
+    def UnlockCard(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+        self._pins.unlock(current_caller(), request.token, request.serial)
+        return pb.UnlockCardResponse()

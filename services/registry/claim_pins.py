@@ -7,9 +7,11 @@ there) verified it with ``Registry.VerifyClaimPin``. A verified PIN records a sh
 
 The PIN is issued through the portal (``Registry.IssueClaimPin``, portal only), returned once
 and stored only as a salted scrypt hash. A new PIN is issued for each calendar year (JST);
-last year's stops working on 1 January. Wrong PINs are recorded (``claim_pin_attempts``) and
-limited per person: after ``MAX_FAILURES`` wrong PINs within ``FAILURE_WINDOW`` every further
-try is refused (RATE_LIMITED) until the window passes, so the million PINs cannot be walked.
+last year's stops working on 1 January. Every attempt is recorded (``claim_pin_attempts``) and
+limited per person: each one is reserved in the person's attempt counter *before* the PIN is
+compared, so after ``MAX_FAILURES`` wrong PINs within ``FAILURE_WINDOW`` every further try is
+refused (RATE_LIMITED) until the window passes, however many calls race; a right PIN gives
+its slot back. The million PINs cannot be walked.
 """
 
 from __future__ import annotations
@@ -19,12 +21,15 @@ import hashlib
 import hmac
 import re
 import secrets
+from typing import Any
 
 from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from mynumber_core import errors
 from mynumber_core.calendar import JST
+from mynumber_core.clock import aware
+from services.registry.abuse import AttemptCounters
 from services.registry.models import Base
 
 PIN_DIGITS = 6
@@ -75,10 +80,6 @@ class ClaimAllowance(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
 def year_of(now: dt.datetime) -> int:
     """The PIN year: the calendar year in Japan."""
     return now.astimezone(JST).year
@@ -125,19 +126,39 @@ def failures(session: Session, person_id: int, now: dt.datetime) -> int:
     )
 
 
+CLAIM_PIN_SCOPE = "claim-pin"
+
+
+def reserve(db: Any, person_id: int) -> None:
+    """Reserve one PIN attempt for this person *before* the PIN is compared (issue 15).
+
+    One conditional UPDATE of the person's counter row (services/registry/abuse.py): however
+    many verifications race, at most ``MAX_FAILURES`` are evaluated in a window; the rest are
+    refused with RATE_LIMITED without touching the PIN.
+    """
+    got = AttemptCounters(db).reserve(
+        CLAIM_PIN_SCOPE, str(person_id), MAX_FAILURES, FAILURE_WINDOW.total_seconds()
+    )
+    if not got.reserved:
+        raise errors.RateLimited(
+            "too many wrong claim PINs for this person; try again tomorrow or ask the "
+            "resident to issue a new PIN on the portal"
+        )
+
+
+def release(db: Any, person_id: int) -> None:
+    """Give a reserved attempt back: the PIN was right (or not compared at all)."""
+    AttemptCounters(db).release(CLAIM_PIN_SCOPE, str(person_id))
+
+
 def check(
     session: Session, person_id: int, pin: str, requester: str, procedure: str, now: dt.datetime
 ) -> bool:
     """Compare a PIN with this year's hash, record the attempt; True when it matches.
 
-    RATE_LIMITED once too many wrong PINs were tried; FAILED_PRECONDITION when no PIN was
-    issued for this year. The caller commits the attempt even when it raises afterwards.
+    The attempt must have been reserved first (:func:`reserve`). FAILED_PRECONDITION when no
+    PIN was issued for this year.
     """
-    if failures(session, person_id, now) >= MAX_FAILURES:
-        raise errors.RateLimited(
-            "too many wrong claim PINs for this person; try again tomorrow or ask the "
-            "resident to issue a new PIN on the portal"
-        )
     row = session.get(ClaimPin, person_id)
     if row is None or row.year != year_of(now):
         raise errors.FailedPrecondition(
@@ -163,4 +184,4 @@ def allowed(session: Session, person_id: int, procedure: str, now: dt.datetime) 
             ClaimAllowance.person_id == person_id, ClaimAllowance.procedure == procedure
         )
     )
-    return any(_aware(expires) > now for expires in rows)
+    return any(aware(expires) > now for expires in rows)

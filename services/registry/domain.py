@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mynumber_core import items
 from mynumber_core.errors import InvalidInput
 
 DOMAINS = ("municipality", "pension", "tax", "health", "portal")
@@ -118,7 +119,8 @@ class PublishRule:
 
 
 class AccessRights:
-    """The law's table, loaded from ``access_rights.toml``."""
+    """The law's table, loaded from ``access_rights.toml``; its items and event types must be in
+    the item catalogue (:mod:`mynumber_core.items`)."""
 
     def __init__(self, queries: Iterable[QueryRule], publishes: Iterable[PublishRule]) -> None:
         self._queries = {(r.requester, r.provider, r.item, r.procedure): r for r in queries}
@@ -143,6 +145,11 @@ class AccessRights:
                 )
             except (KeyError, InvalidInput) as exc:
                 raise RuntimeError(f"{path}: query row {n} is invalid: {exc}") from None
+            if items.item(rule.provider, rule.item) is None:
+                raise RuntimeError(
+                    f"{path}: query row {n} names item {rule.item!r} of {rule.provider!r}, which "
+                    "is not in the item catalogue; add it to mynumber_core/items.py first"
+                )
             queries.append(rule)
         publishes: list[PublishRule] = []
         for n, row in enumerate(doc.get("publish", []), 1):
@@ -161,6 +168,11 @@ class AccessRights:
                 )
             except (KeyError, InvalidInput) as exc:
                 raise RuntimeError(f"{path}: publish row {n} is invalid: {exc}") from None
+            if publishes[-1].event_type not in items.EVENTS_BY_NAME:
+                raise RuntimeError(
+                    f"{path}: publish row {n} names event type {publishes[-1].event_type!r}, "
+                    "which is not in the item catalogue; add it to mynumber_core/items.py first"
+                )
         return cls(queries, publishes)
 
     def query_rule(
@@ -186,10 +198,6 @@ class AccessRights:
                 return rule.audience
         return None
 
-    def publish_rules(self) -> list[PublishRule]:
-        """Every publish row."""
-        return list(self._publishes)
-
 
 def lock_denial(
     locks: Iterable[str], requester: str, procedure: str, *, pin_verified: bool = False
@@ -210,12 +218,18 @@ def lock_denial(
     return None
 
 
+PORTAL_CLAIM_PROCEDURES = frozenset({"pension.claim"})
+"""The claim procedures the portal files for the resident (and so may verify a PIN for)."""
+
+
 def pin_procedure_allowed(requester: str, procedure: str) -> bool:
     """Who may verify a claim PIN for what: an agency for its own claim procedure, the
-    portal for any (it files claims for the resident)."""
+    portal only for the claims it files for the resident (the pension claim)."""
     if procedure not in CLAIM_PROCEDURES:
         return False
-    return requester == "portal" or procedure.split(".", 1)[0] == requester
+    if requester == "portal":
+        return procedure in PORTAL_CLAIM_PROCEDURES
+    return procedure.split(".", 1)[0] == requester
 
 
 def canonical_entry(fields: Mapping[str, Any]) -> bytes:

@@ -1,9 +1,12 @@
 """The exchange log (やりとり履歴): append-only rows, an RFC 9162 Merkle tree over them, and
 Ed25519-signed checkpoints.
 
-Appends happen inside the caller's transaction with the single ``log_head`` row locked, so
-the index sequence has no gaps and two replicas never interleave; the entry is durable
-before the hub returns any data (fail closed).
+Exchanges append through the :class:`~services.registry.sequencer.Sequencer` (group commit:
+one transaction per batch with the single ``log_head`` row locked, so the index sequence has
+no gaps and replicas take turns per batch); every entry is durable before the hub returns
+any data (fail closed). Checkpoints are signed off the exchange path by the
+:class:`~services.registry.checkpoints.Checkpointer`, at most every few hundred ms; entries
+newer than the newest checkpoint are pending inclusion.
 """
 
 from __future__ import annotations
@@ -17,15 +20,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from mynumber_core.checkpoint import Checkpoint, sign_checkpoint
 from mynumber_core.db import Database
 from mynumber_core.errors import IntegrityFailure
 from mynumber_core.merkle import MemorySubtreeCache, MerkleTree, leaf_hash
+from mynumber_core.sealing import SealedBox
+from services.registry.checkpoints import DEFAULT_INTERVAL, Checkpointer, SignedCheckpoint
 from services.registry.domain import canonical_entry
 from services.registry.models import LogEntry, LogHead
+from services.registry.sequencer import Append, Appended, Sequencer
+from services.registry.witnessing import Witnessing
 
 CHECKPOINT_ORIGIN = "mynumber.local/exchange-log"
 HASH_BYTES = 32
@@ -44,14 +51,69 @@ class NewEntry:
     request_id: str
     citizen_tag: str
     fingerprint: str
-    result: str | None = None
+    answer: SealedBox | None = None
+    """A single query's sealed answer, kept (ciphertext only) for idempotent replay."""
     status_code: int = 0
+    answer_digest: str | None = None
+    """SHA-256 (hex) of the ciphertext relayed: the leaf commits to exactly what was sent."""
+    answer_position: int | None = None
+    """This exchange's place in a batch-sealed answer (``sealed_answers``)."""
+
+
+def row_values(entry: NewEntry, index: int, now: dt.datetime) -> dict[str, Any]:
+    """The ``log_entries`` row recording ``entry`` at ``index``: the canonical leaf, its
+    RFC 9162 leaf hash, and the columns the hub looks entries up by."""
+    leaf = canonical_entry(
+        {
+            "index": index,
+            "time": now.isoformat(timespec="milliseconds"),
+            "requester": entry.requester,
+            "provider": entry.provider,
+            "item": entry.item,
+            "procedure": entry.procedure,
+            "outcome": entry.outcome,
+            "reason": entry.reason,
+            "request_id": entry.request_id,
+            "tag": entry.citizen_tag,
+            **({"answer_sha256": entry.answer_digest} if entry.answer_digest else {}),
+            **(
+                {"answer_position": entry.answer_position}
+                if entry.answer_position is not None
+                else {}
+            ),
+        }
+    )
+    return {
+        "index": index,
+        "leaf": leaf,
+        "leaf_hash": leaf_hash(leaf),
+        "citizen_tag": entry.citizen_tag,
+        "requester": entry.requester,
+        "provider": entry.provider,
+        "request_id": entry.request_id,
+        "fingerprint": entry.fingerprint,
+        "outcome": entry.outcome,
+        "answer": entry.answer.ciphertext if entry.answer else None,
+        "answer_key_id": entry.answer.key_id if entry.answer else None,
+        "answer_suite": entry.answer.suite if entry.answer else None,
+        "answer_digest": entry.answer_digest,
+        "answer_position": entry.answer_position,
+        "status_code": entry.status_code,
+        "message": entry.reason,
+        "created_at": now,
+    }
 
 
 class ExchangeLogStore:
     """Appends entries and proves things about them."""
 
-    def __init__(self, db: Database, signing_key: Ed25519PrivateKey) -> None:
+    def __init__(
+        self,
+        db: Database,
+        signing_key: Ed25519PrivateKey,
+        *,
+        checkpoint_interval: float = DEFAULT_INTERVAL,
+    ) -> None:
         self._db = db
         self._signing_key = signing_key
         self.public_key = signing_key.public_key()
@@ -60,6 +122,26 @@ class ExchangeLogStore:
         self._leaf_lock = threading.Lock()
         self._leaves = bytearray()
         self._tree = MerkleTree(self._leaf_hashes, cache=MemorySubtreeCache())
+        self.sequencer = Sequencer(db, row_values, on_commit=self._committed)
+        self.checkpoints = Checkpointer(db, self.size, self._sign, interval=checkpoint_interval)
+        self.witnessing: Witnessing | None = None
+        """Set by the wiring when witnesses are configured (services/registry/witnessing.py)."""
+
+    def _committed(self, first: int, hashes: list[bytes]) -> None:
+        """A batch is durable: keep its leaf hashes (when contiguous) and wake the signer."""
+        with self._leaf_lock:
+            if len(self._leaves) // HASH_BYTES == first:
+                for digest in hashes:
+                    self._leaves += digest
+        self.checkpoints.committed(first + len(hashes))
+
+    def record(self, items: Sequence[Append]) -> list[Appended]:
+        """Append entries through the sequencer (group commit); returns once durable."""
+        return self.sequencer.append(items)
+
+    def record_one(self, entry: NewEntry) -> int:
+        """Append one entry; its index once durable."""
+        return self.record([Append(entry)])[0].index
 
     def _leaf_hashes(self, start: int, end: int) -> Sequence[bytes]:
         """Leaf hashes ``[start, end)``, from a contiguous in-memory copy of the log's leaves.
@@ -100,44 +182,15 @@ class ExchangeLogStore:
             yield session
 
     def append(self, session: Session, entry: NewEntry, now: dt.datetime) -> int:
-        """Append inside :meth:`writing`; returns the new entry's index."""
+        """Append inside :meth:`writing` (one entry per transaction; exchanges use
+        :meth:`record`, which groups concurrent appends); returns the new entry's index."""
         head = session.scalars(select(LogHead).where(LogHead.id == 1).with_for_update()).first()
         if head is None:
             head = LogHead(id=1, size=0)
             session.add(head)
             session.flush()
         index = head.size
-        leaf = canonical_entry(
-            {
-                "index": index,
-                "time": now.isoformat(timespec="milliseconds"),
-                "requester": entry.requester,
-                "provider": entry.provider,
-                "item": entry.item,
-                "procedure": entry.procedure,
-                "outcome": entry.outcome,
-                "reason": entry.reason,
-                "request_id": entry.request_id,
-                "tag": entry.citizen_tag,
-            }
-        )
-        session.add(
-            LogEntry(
-                index=index,
-                leaf=leaf,
-                leaf_hash=leaf_hash(leaf),
-                citizen_tag=entry.citizen_tag,
-                requester=entry.requester,
-                provider=entry.provider,
-                request_id=entry.request_id,
-                fingerprint=entry.fingerprint,
-                outcome=entry.outcome,
-                result=entry.result,
-                status_code=entry.status_code,
-                message=entry.reason,
-                created_at=now,
-            )
-        )
+        session.add(LogEntry(**row_values(entry, index, now)))
         head.size = index + 1
         session.flush()
         return index
@@ -148,11 +201,27 @@ class ExchangeLogStore:
             head = session.get(LogHead, 1)
             return head.size if head else 0
 
+    def _sign(self, size: int) -> tuple[str, bytes]:
+        root = self._tree.root(size)
+        checkpoint = Checkpoint(CHECKPOINT_ORIGIN, size, root)
+        note = sign_checkpoint(checkpoint, self.key_name, self._signing_key)
+        if self.witnessing is not None:  # the witnesses' cosignatures travel with the note
+            note = self.witnessing.cosign(note, size)
+        return note, root
+
     def signed_checkpoint(self, size: int | None = None) -> tuple[str, int]:
-        """A signed checkpoint of the first ``size`` entries (default: all)."""
+        """A freshly signed checkpoint of the first ``size`` entries (default: all); not
+        stored. Residents are shown :meth:`checkpoint`, the newest stored one."""
         size = self.size() if size is None else size
-        checkpoint = Checkpoint(CHECKPOINT_ORIGIN, size, self._tree.root(size))
-        return sign_checkpoint(checkpoint, self.key_name, self._signing_key), size
+        return self._sign(size)[0], size
+
+    def checkpoint(self) -> SignedCheckpoint:
+        """The newest signed checkpoint (entries at or beyond its size are pending)."""
+        return self.checkpoints.latest()
+
+    def checkpoint_covering(self, size: int, timeout: float) -> SignedCheckpoint:
+        """The newest checkpoint, waiting up to ``timeout`` s for one of at least ``size``."""
+        return self.checkpoints.wait_for(size, timeout)
 
     def inclusion_proof(self, index: int, size: int) -> list[bytes]:
         """RFC 9162 audit path of entry ``index`` in the tree of ``size`` entries."""
@@ -161,6 +230,13 @@ class ExchangeLogStore:
     def consistency_proof(self, first: int, second: int) -> list[bytes]:
         """RFC 9162 consistency proof between two tree sizes."""
         return self._tree.consistency_proof(first, second)
+
+    def newest_index(self, citizen_tag: str) -> int | None:
+        """The index of one person's newest entry (None: no entries yet)."""
+        with self._db.engine.connect() as conn:
+            return conn.scalar(
+                select(func.max(LogEntry.index)).where(LogEntry.citizen_tag == citizen_tag)
+            )
 
     def entries_for(
         self,

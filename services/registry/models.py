@@ -119,11 +119,40 @@ class LogEntry(Base):
     request_id: Mapped[str] = mapped_column(String(160))
     fingerprint: Mapped[str] = mapped_column(String(64))
     outcome: Mapped[str] = mapped_column(String(16))
+    # Formerly the answer in plaintext under the hub's key: migration 0007 emptied it and
+    # nothing writes it any more (the column goes once no reader is left).
     result: Mapped[str | None] = mapped_column(
         EncryptedText(cipher, "log_entries.result"), nullable=True
     )
+    # The provider's answer exactly as relayed: HPKE ciphertext sealed to the requester (the
+    # hub cannot open it), kept only for idempotent replay. A batch's one ciphertext lives in
+    # ``sealed_answers`` (by digest) and each entry names its position in it.
+    answer: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    answer_key_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    answer_suite: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    answer_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    answer_position: Mapped[int | None] = mapped_column(Integer, nullable=True)
     status_code: Mapped[int] = mapped_column(Integer, default=0)
     message: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SealedAnswer(Base):
+    """One provider's sealed answer to a batch, shared by the entries it covers (by digest).
+
+    ``members`` is the metadata bound into its associated data (JSON list of [request_id,
+    item, procedure, params digest]): no answer content, which only the requester can open.
+    """
+
+    __tablename__ = "sealed_answers"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    requester: Mapped[str] = mapped_column(String(32))
+    provider: Mapped[str] = mapped_column(String(32))
+    key_id: Mapped[str] = mapped_column(String(64))
+    suite: Mapped[str] = mapped_column(String(64))
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    members: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
@@ -134,3 +163,18 @@ class LogHead(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     size: Mapped[int] = mapped_column(BigInteger)
+
+
+class LogCheckpoint(Base):
+    """A signed checkpoint of the exchange log (C2SP signed note), one per tree size.
+
+    Produced off the exchange path by :class:`services.registry.checkpoints.Checkpointer`;
+    entries at or beyond the newest one's size are pending inclusion.
+    """
+
+    __tablename__ = "log_checkpoints"
+
+    size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    note: Mapped[str] = mapped_column(Text)
+    signed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

@@ -14,6 +14,7 @@ import base64
 import hashlib
 import hmac
 import struct
+from collections.abc import Sequence
 from functools import lru_cache
 
 from cryptography.exceptions import InvalidTag
@@ -41,6 +42,14 @@ class TokenVault:
         """The token of ``person_key`` in ``domain`` under key ``version``."""
         sealed = self._siv(domain, version).encrypt(person_key, [domain.encode()])
         return base64.urlsafe_b64encode(struct.pack(">H", version) + sealed).decode().rstrip("=")
+
+    def make_many(self, domain: str, version: int, person_keys: Sequence[bytes]) -> list[str]:
+        """:meth:`make` of many person keys (bulk paths: the domain's key looked up once)."""
+        seal = self._siv(domain, version).encrypt
+        ad = [domain.encode()]
+        head = struct.pack(">H", version)
+        encode = base64.urlsafe_b64encode
+        return [encode(head + seal(key, ad)).decode().rstrip("=") for key in person_keys]
 
     def open(self, domain: str, token: str) -> tuple[bytes, int] | None:
         """(person key, version) for a token of ``domain``; None for anything else."""

@@ -7,18 +7,19 @@ call the service's own API. No other agency calls tax directly.
 from __future__ import annotations
 
 from mynumber_core.interceptors import AccessTable
+from mynumber_core.provider import PROVIDER_ACCESS
 
-_PROVIDER = "/mynumber.exchange.v1.Provider/"
 _TAX = "/mynumber.tax.v1.Tax/"
 
 ACCESS: AccessTable = {
-    _PROVIDER + "Provide": frozenset({"registry"}),
-    _PROVIDER + "Deliver": frozenset({"registry"}),
+    **PROVIDER_ACCESS,  # Provide, ProvideBatch, Deliver, GetSealingKey: registry only
     **{
         _TAX + method: frozenset({"operator"})
         for method in (
             "RegisterTaxpayer",
+            "RegisterTaxpayers",
             "RecordIncome",
+            "RecordIncomes",
             "AssessYear",
             "IssueRefund",
             "IssueWithholdingSlip",

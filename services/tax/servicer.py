@@ -5,9 +5,13 @@ from __future__ import annotations
 import grpc
 from mynumber.tax.v1 import tax_pb2, tax_pb2_grpc
 
+from mynumber_core.alerts import alert_fields
 from mynumber_core.facts import FormIdentity
+from mynumber_core.interceptors import status_code
 from services.tax.models import Alert
 from services.tax.usecases import IncomeView, RefundView, TaxService
+from services.tax.usecases.bulk_enrolment import RawForm, Registered
+from services.tax.usecases.bulk_income import RawIncome
 
 
 def _income(view: IncomeView) -> tax_pb2.IncomeRecord:
@@ -52,6 +56,26 @@ class TaxServicer(tax_pb2_grpc.TaxServicer):
         )
         return tax_pb2.RegisterTaxpayerResponse(reference_number=number, already_registered=already)
 
+    def RegisterTaxpayers(  # noqa: N802
+        self, request: tax_pb2.RegisterTaxpayersRequest, context: grpc.ServicerContext
+    ) -> tax_pb2.RegisterTaxpayersResponse:
+        answers = self._service.register_many(
+            [
+                RawForm(i.my_number, i.name, i.birth_date, i.sex, i.address)
+                for i in request.identities
+            ]
+        )
+        return tax_pb2.RegisterTaxpayersResponse(
+            results=[
+                tax_pb2.TaxpayerResult(
+                    reference_number=a.reference_number, already_registered=a.already
+                )
+                if isinstance(a, Registered)
+                else tax_pb2.TaxpayerResult(code=status_code(a), message=a.message)
+                for a in answers
+            ]
+        )
+
     def RecordIncome(  # noqa: N802
         self, request: tax_pb2.RecordIncomeRequest, context: grpc.ServicerContext
     ) -> tax_pb2.IncomeRecord:
@@ -64,6 +88,31 @@ class TaxServicer(tax_pb2_grpc.TaxServicer):
                 request.withholding_yen,
                 request.social_insurance_yen,
             )
+        )
+
+    def RecordIncomes(  # noqa: N802
+        self, request: tax_pb2.RecordIncomesRequest, context: grpc.ServicerContext
+    ) -> tax_pb2.RecordIncomesResponse:
+        answers = self._service.record_incomes(
+            [
+                RawIncome(
+                    r.reference_number,
+                    r.year,
+                    r.salary_income_yen,
+                    r.business_income_yen,
+                    r.withholding_yen,
+                    r.social_insurance_yen,
+                )
+                for r in request.records
+            ]
+        )
+        return tax_pb2.RecordIncomesResponse(
+            results=[
+                tax_pb2.IncomeResult(record=_income(a))
+                if isinstance(a, IncomeView)
+                else tax_pb2.IncomeResult(code=status_code(a), message=a.message)
+                for a in answers
+            ]
         )
 
     def AssessYear(  # noqa: N802
@@ -136,13 +185,4 @@ class TaxServicer(tax_pb2_grpc.TaxServicer):
 
 
 def _alert(a: Alert) -> tax_pb2.Alert:
-    return tax_pb2.Alert(
-        alert_id=a.id,
-        kind=a.kind,
-        reference_number=a.reference_number,
-        subject=a.subject,
-        detail=a.detail,
-        created_at=a.created_at.isoformat(),
-        approved_by=a.approved_by or "",
-        approved_at=a.approved_at.isoformat() if a.approved_at else "",
-    )
+    return tax_pb2.Alert(**alert_fields(a), reference_number=a.reference_number)

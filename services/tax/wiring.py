@@ -18,7 +18,7 @@ from mynumber_core.settings import ServiceSettings
 from services.tax.access import ACCESS
 from services.tax.models import CIPHER, OutboxEvent, ProcessedEvent
 from services.tax.servicer import TaxServicer
-from services.tax.usecases import TaxService
+from services.tax.usecases import TaxContext, bootstrap
 
 
 class TaxSettings(ServiceSettings):
@@ -42,7 +42,7 @@ def build_app(settings: ServiceSettings) -> GrpcApp:
     db, registry = infra.db, infra.registry
     outbox = OutboxRelay("tax", db, OutboxEvent, hub_publisher(registry, ["portal"]))
     policy = PayoutPolicy(dt.timedelta(days=cfg.payout_cooling_off_days))
-    service = TaxService(db, registry, payout_policy=policy, wake_outbox=outbox.wake)
+    service = bootstrap(TaxContext(db, registry, wake_outbox=outbox.wake, payout_policy=policy))
     releases = ReleaseJob(
         "tax-refund-release",
         service.release_held_refunds,
@@ -62,6 +62,8 @@ def build_app(settings: ServiceSettings) -> GrpcApp:
             "payment": service.on_payment,
             "payout_confirmed": lambda session, event: releases.wake(),
         },
+        keys=infra.keys,
+        batch_items={"income": service.taxpayers.provide_income_batch},
     )
 
     def register(server: grpc.Server) -> None:

@@ -11,6 +11,7 @@ from mynumber_cli.card import card_group
 from mynumber_cli.config import DEFAULT_VAR, CliContext
 from mynumber_cli.keys import keys_group
 from mynumber_cli.number import number_group
+from mynumber_cli.pension import pension_group
 from mynumber_cli.portal import inbox as portal_inbox
 from mynumber_cli.portal import log as portal_log
 from mynumber_cli.portal import me as portal_me
@@ -38,6 +39,7 @@ cli.add_command(keys_group)
 cli.add_command(portal_me)
 cli.add_command(portal_log)
 cli.add_command(portal_inbox)
+cli.add_command(pension_group)
 
 
 def main() -> None:

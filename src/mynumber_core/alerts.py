@@ -60,3 +60,17 @@ def recent_alerts(db: Database, model: type[Any], limit: int = 100) -> list[Any]
         return list(
             session.scalars(select(model).order_by(model.created_at.desc()).limit(limit or 100))
         )
+
+
+def alert_fields(alert: Any) -> dict[str, str]:
+    """The fields every agency's ``Alert`` message shares, from an alert row (the servicers add
+    their own identifier field): ``pb.Alert(**alert_fields(row), reference_number=...)``."""
+    return {
+        "alert_id": alert.id,
+        "kind": alert.kind,
+        "subject": alert.subject,
+        "detail": alert.detail,
+        "created_at": alert.created_at.isoformat(),
+        "approved_by": alert.approved_by or "",
+        "approved_at": alert.approved_at.isoformat() if alert.approved_at else "",
+    }

@@ -4,356 +4,113 @@ A card is an ECDSA P-256 key pair made on the resident's side and a certificate 
 card CA issues for it. The certificate says nothing about the holder: no My Number, no name,
 no address — only a random serial, which the registry alone maps to a person (as a real JPKI
 user-authentication certificate carries no basic facts). The private key never leaves the card
-file, which is PIN-protected like the real card's 4-digit user-authentication PIN: the
-PKCS#8 key is sealed with AES-256-GCM under a scrypt key derived from the PIN.
+file, which is PIN-protected like the real card's 4-digit user-authentication PIN.
+
+**The PIN can only be tried online, three times** (issue 15). A card file
+(``mynumber-card/2``) seals the PKCS#8 key with AES-256-GCM under a key derived from the
+output of an oblivious PRF of the PIN, evaluated by the registry (the card authority) with a
+per-card secret key: RFC 9497 VOPRF mode, suite ristretto255-SHA512, through the ``voprf``
+package. The registry sees only a blinded group element, never the PIN; the card file alone
+holds nothing that tells a right PIN from a wrong one, so an offline search of the 10,000 PINs
+learns nothing. Each evaluation is reserved against the card's counter first: three
+evaluations not followed by a proof of success (a signature by the unsealed card key,
+:func:`pin_confirmation_message`) lock the card, JPKI style, until the municipality counter
+unlocks it or a new card is issued; the resident is told. The registry's public OPRF key for
+the card is pinned in the file and every answer's DLEQ proof is checked, so a false
+"authority" cannot feed the client another key's outputs.
+
+Why ``voprf`` and this suite: RFC 9497 needs prime-order group arithmetic and hash-to-group,
+which ``cryptography`` does not expose (only ECDH/ECDSA on whole keys), so an OPRF "on
+cryptography primitives" would mean home-made point arithmetic. ``voprf`` binds the Rust
+``voprf`` crate (curve25519-dalek; the OPRF under ``opaque-ke``), ships wheels, is typed,
+and its outputs match the RFC's test vectors (tests/unit/test_card_pin.py). It is young and
+has one maintainer, and offers ristretto255 and P-384 but not P-256; ristretto255 is the
+RFC's first suite. OPAQUE (RFC 9807) would add a login protocol the card does not need: the
+card only needs a key that a counted online step releases.
+
+Older ``mynumber-card/1`` files (AES-GCM under scrypt of the PIN: offline-guessable) still
+open with :func:`load_card`; :func:`unlock_card` migrates one to ``mynumber-card/2`` on its
+next successful unlock.
 
 This module is shared by everyone who touches a card:
 
 * the counter (CLI, demo seeding) makes a key (:func:`new_card_key`), a CSR with no personal
   data (:func:`make_csr`), and writes the issued card (:func:`write_card_file`);
-* the resident's side loads it with the PIN (:func:`load_card`) and signs either a login
+* the resident's side unlocks it with the PIN and the card authority (:func:`unlock_card`,
+  a :class:`PinAuthority`) and signs either a login
   challenge (:func:`login_challenge_message`) or, for a sensitive action, the action itself
   (:func:`action_message`): a fresh signature over exactly what is being approved;
 * the gateway checks a signature with :func:`verify_card_signature`: chain to the card CA,
   validity period, key usage, the CA's current CRL and the ECDSA signature. Each failure has
-  its own :class:`RejectReason`.
+  its own :class:`RejectReason`;
+* every service that checks cards (the portal, pension claims) does it through
+  :class:`CardVerifier`, the one adapter to the registry's card CA, with its CRL cache.
 
-A file is not a smart card: it has no retry counter that locks after three wrong PINs. The
-scrypt derivation makes each offline guess cost ~0.1 s and 32 MiB, but ten thousand PINs is a
-small space: the file must be kept like the card itself.
+The card's basics (errors, PIN and serial rules, key, CSR, card file, messages) live in
+:mod:`mynumber_core.card_base` and the online PIN in :mod:`mynumber_core.card_pin`; this
+module re-exports both, so callers import everything card-related from here.
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import enum
-import json
-import os
-import re
-import secrets
-from collections.abc import Mapping
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature, InvalidTag
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from mynumber_core import errors
+from mynumber_core.card_base import (
+    ACTION_PREFIX,
+    CARD_FILE_FORMAT,
+    CARD_SUBJECT_CN,
+    CLOCK_SKEW,
+    LEGACY_CARD_FILE_FORMAT,
+    LOGIN_PREFIX,
+    MAX_SCRYPT_N,
+    MAX_SERIAL_HEX,
+    OPRF_SUITE,
+    PIN_CONFIRM_PREFIX,
+    PIN_LENGTH,
+    PIN_TRIES,
+    SCRYPT_N,
+    Card,
+    CardError,
+    CardRejected,
+    RejectReason,
+    action_message,
+    load_card,
+    login_challenge_message,
+    make_csr,
+    new_card_key,
+    parse_serial,
+    serial_hex,
+    validate_pin,
+    write_card_file,
+)
+from mynumber_core.card_pin import (
+    CARD_ACCESS_PREFIX,
+    AccessProof,
+    PinAuthority,
+    PinEvaluation,
+    PinVerdict,
+    access_public_bytes,
+    card_access_key,
+    card_access_message,
+    card_serial,
+    oprf_input,
+    pin_confirmation_message,
+    seal_card_file,
+    unlock_card,
+)
 
-CARD_SUBJECT_CN = "JPKI user authentication"
-"""The only subject a card certificate (and its CSR) carries: no personal data."""
-PIN_LENGTH = 4
-"""The real card's user-authentication PIN is four digits."""
-CARD_FILE_FORMAT = "mynumber-card/1"
-SCRYPT_N = 2**15
-"""scrypt cost of the card file (~0.1 s, 32 MiB per try: slows offline PIN guessing)."""
-MAX_SCRYPT_N = 2**20
-_SCRYPT_R, _SCRYPT_P = 8, 1
-LOGIN_PREFIX = b"mynumber-login-v1\n"
-ACTION_PREFIX = b"mynumber-action-v1\n"
-CLOCK_SKEW = dt.timedelta(minutes=5)
-"""Tolerance for clocks that disagree a little (validity periods, CRL issue time)."""
-MAX_SERIAL_HEX = 40
-"""RFC 5280 serial numbers are at most 20 octets."""
-
-_ACTION_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-_FIELD_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-_SERIAL_RE = re.compile(r"^[0-9a-fA-F]{1,40}$")
-_MAX_TEXT = 512
-
-
-def _b64e(raw: bytes) -> str:
-    return base64.b64encode(raw).decode()
-
-
-def _b64d(text: str) -> bytes:
-    return base64.b64decode(text.encode(), validate=True)
-
-
-class CardError(errors.InvalidInput):
-    """A card file or PIN problem on the holder's side (wrong PIN, bad file, bad PIN format)."""
-
-
-class RejectReason(enum.StrEnum):
-    """Why a card signature was not accepted; one value per distinct failure."""
-
-    MALFORMED = "malformed"
-    """The certificate or signature could not be parsed."""
-    UNTRUSTED_ISSUER = "untrusted_issuer"
-    """The certificate was not issued by the card CA."""
-    EXPIRED = "expired"
-    """Outside the certificate's validity period (expired, or not yet valid)."""
-    WRONG_USAGE = "wrong_usage"
-    """The certificate is not a user-authentication certificate (key usage, EKU, key type)."""
-    CRL_INVALID = "crl_invalid"
-    """The revocation list is not the card CA's, or is out of date: fail closed."""
-    REVOKED = "revoked"
-    """The card was revoked (lost, stolen, or replaced by a new card)."""
-    BAD_SIGNATURE = "bad_signature"
-    """The signature does not match the message and the card's key."""
-
-
-class CardRejected(errors.Unauthenticated):
-    """A card signature was refused; ``reason`` says which check failed."""
-
-    def __init__(self, reason: RejectReason, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-
-
-# ----------------------------------------------------------------------------- PIN and serial
-
-
-def validate_pin(pin: str) -> str:
-    """A user-authentication PIN: exactly four ASCII digits; CardError otherwise."""
-    if not isinstance(pin, str) or len(pin) != PIN_LENGTH or not pin.isascii() or not pin.isdigit():
-        raise CardError(
-            f"the card PIN must be exactly {PIN_LENGTH} digits 0-9 "
-            "(the user-authentication PIN set at the counter)"
-        )
-    return pin
-
-
-def serial_hex(serial: int) -> str:
-    """The canonical text of a certificate serial: lowercase hex, no leading zeros."""
-    return format(serial, "x")
-
-
-def parse_serial(text: str) -> int:
-    """A serial as given by a person or a peer (hex, any case); InvalidInput otherwise."""
-    if not isinstance(text, str) or not _SERIAL_RE.fullmatch(text.strip()):
-        raise errors.InvalidInput(
-            f"a card serial is 1-{MAX_SERIAL_HEX} hexadecimal digits, as printed by "
-            "`mynumber card show`"
-        )
-    value = int(text.strip(), 16)
-    if value == 0:
-        raise errors.InvalidInput("a card serial is never zero")
-    return value
-
-
-# ------------------------------------------------------------------------------ the card
-
-
-def new_card_key() -> ec.EllipticCurvePrivateKey:
-    """A fresh card key pair (ECDSA P-256, as JPKI's newer cards use elliptic curves)."""
-    return ec.generate_private_key(ec.SECP256R1())
-
-
-def make_csr(key: ec.EllipticCurvePrivateKey) -> bytes:
-    """A PEM PKCS#10 request for ``key``; its subject carries no personal data."""
-    return (
-        x509.CertificateSigningRequestBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, CARD_SUBJECT_CN)]))
-        .sign(key, hashes.SHA256())
-        .public_bytes(serialization.Encoding.PEM)
-    )
-
-
-def _load_cert(pem: bytes, what: str) -> x509.Certificate:
-    try:
-        return x509.load_pem_x509_certificate(pem)
-    except (ValueError, TypeError):
-        raise CardError(f"the {what} is not a PEM X.509 certificate") from None
-
-
-def _scrypt(pin: str, salt: bytes, n: int) -> bytes:
-    return Scrypt(salt=salt, length=32, n=n, r=_SCRYPT_R, p=_SCRYPT_P).derive(pin.encode())
-
-
-def write_card_file(
-    path: Path,
-    key: ec.EllipticCurvePrivateKey,
-    certificate_pem: bytes,
-    ca_pem: bytes,
-    pin: str,
-) -> None:
-    """Write the card: PIN-encrypted PKCS#8 key plus the certificates (owner-only, atomic).
-
-    The key is sealed with AES-256-GCM under scrypt(PIN); the certificate is the associated
-    data, so a key cannot be paired with another card's certificate. (Not PKCS#12: its MAC is
-    a cheap 2048-iteration check of the password, which would make a 4-digit PIN fall to an
-    offline search in about a second.)
-    """
-    validate_pin(pin)
-    certificate = _load_cert(certificate_pem, "card certificate")
-    ca = _load_cert(ca_pem, "card CA certificate")
-    if certificate.public_key() != key.public_key():
-        raise CardError("the certificate does not belong to this key; issue the card again")
-    cert_der = certificate.public_bytes(serialization.Encoding.DER)
-    salt, nonce = secrets.token_bytes(16), secrets.token_bytes(12)
-    pkcs8 = key.private_bytes(
-        serialization.Encoding.DER,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    sealed = AESGCM(_scrypt(pin, salt, SCRYPT_N)).encrypt(nonce, pkcs8, cert_der)
-    document = {
-        "format": CARD_FILE_FORMAT,
-        "kdf": {"name": "scrypt", "n": SCRYPT_N, "r": _SCRYPT_R, "p": _SCRYPT_P},
-        "salt": _b64e(salt),
-        "encrypted_key": _b64e(nonce + sealed),
-        "certificate": certificate.public_bytes(serialization.Encoding.PEM).decode(),
-        "ca_certificate": ca.public_bytes(serialization.Encoding.PEM).decode(),
-    }
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(document, fh, indent=2)
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-@dataclass(frozen=True)
-class Card:
-    """An unlocked card: the private key, its certificate and the card CA's certificate."""
-
-    key: ec.EllipticCurvePrivateKey
-    certificate: x509.Certificate
-    ca_certificate: x509.Certificate
-
-    @property
-    def serial(self) -> str:
-        """The certificate serial (lowercase hex): the only handle on the holder."""
-        return serial_hex(self.certificate.serial_number)
-
-    @property
-    def certificate_pem(self) -> bytes:
-        """The card certificate, PEM."""
-        return self.certificate.public_bytes(serialization.Encoding.PEM)
-
-    @property
-    def ca_certificate_pem(self) -> bytes:
-        """The card CA certificate, PEM."""
-        return self.ca_certificate.public_bytes(serialization.Encoding.PEM)
-
-    @property
-    def not_before(self) -> dt.datetime:
-        """Start of the certificate's validity (UTC)."""
-        return self.certificate.not_valid_before_utc
-
-    @property
-    def not_after(self) -> dt.datetime:
-        """End of the certificate's validity (UTC)."""
-        return self.certificate.not_valid_after_utc
-
-    def sign(self, message: bytes) -> bytes:
-        """ECDSA-SHA256 signature (DER) over ``message``."""
-        return self.key.sign(message, ec.ECDSA(hashes.SHA256()))
-
-
-def _read_card_document(path: Path) -> dict[str, Any]:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise CardError(f"no card file at {path}") from None
-    except IsADirectoryError:
-        raise CardError(f"{path} is a folder, not a card file") from None
-    except UnicodeDecodeError:
-        text = ""
-    try:
-        document = json.loads(text)
-    except ValueError:
-        document = None
-    if not isinstance(document, dict) or document.get("format") != CARD_FILE_FORMAT:
-        raise CardError(f"{path} is not a My Number card file ({CARD_FILE_FORMAT})")
-    return document
-
-
-def load_card(path: Path, pin: str) -> Card:
-    """Open a card file with its PIN; CardError for a wrong PIN or an unusable file."""
-    validate_pin(pin)
-    document = _read_card_document(path)
-    try:
-        kdf = document["kdf"]
-        n = int(kdf["n"])
-        if kdf["name"] != "scrypt" or kdf["r"] != _SCRYPT_R or kdf["p"] != _SCRYPT_P:
-            raise ValueError("unsupported key derivation")
-        if not 2**10 <= n <= MAX_SCRYPT_N or n & (n - 1):
-            raise ValueError("scrypt cost out of range")
-        salt = _b64d(document["salt"])
-        sealed = _b64d(document["encrypted_key"])
-        certificate = x509.load_pem_x509_certificate(document["certificate"].encode())
-        ca = x509.load_pem_x509_certificate(document["ca_certificate"].encode())
-    except (KeyError, TypeError, ValueError, AttributeError):
-        raise CardError(f"{path} is a damaged card file; issue a new card") from None
-    cert_der = certificate.public_bytes(serialization.Encoding.DER)
-    try:
-        pkcs8 = AESGCM(_scrypt(pin, salt, n)).decrypt(sealed[:12], sealed[12:], cert_der)
-    except InvalidTag:
-        raise CardError(
-            "wrong PIN for this card file (the 4-digit user-authentication PIN set at issue)"
-        ) from None
-    key = serialization.load_der_private_key(pkcs8, password=None)
-    if not isinstance(key, ec.EllipticCurvePrivateKey) or key.public_key() != (
-        certificate.public_key()
-    ):
-        raise CardError(f"{path} is a damaged card file; issue a new card")
-    return Card(key, certificate, ca)
-
-
-# ---------------------------------------------------------------------------- messages
-
-
-def _text(value: object, what: str) -> str:
-    if not isinstance(value, str) or not value or len(value) > _MAX_TEXT:
-        raise errors.InvalidInput(f"{what} must be a non-empty string of at most {_MAX_TEXT} chars")
-    return value
-
-
-def _canonical(prefix: bytes, body: Mapping[str, object]) -> bytes:
-    # Sorted-key compact JSON is injective over these inputs, so two different challenges or
-    # actions never produce the same bytes; the prefix separates the two kinds of message.
-    return prefix + json.dumps(
-        dict(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    ).encode("utf-8")
-
-
-def login_challenge_message(nonce: str, audience: str, issued_at: int) -> bytes:
-    """The exact bytes a card signs to log in to ``audience`` (the gateway's origin)."""
-    if isinstance(issued_at, bool) or not isinstance(issued_at, int) or issued_at < 0:
-        raise errors.InvalidInput("issued_at must be a non-negative integer (Unix seconds)")
-    return _canonical(
-        LOGIN_PREFIX,
-        {
-            "audience": _text(audience, "audience"),
-            "issued_at": issued_at,
-            "nonce": _text(nonce, "nonce"),
-        },
-    )
-
-
-def action_message(action: str, fields: Mapping[str, str], nonce: str) -> bytes:
-    """The exact bytes a card signs to approve one sensitive action with these values.
-
-    E.g. ``action_message("change_payout_account", {"bank_code": "0001", ...}, nonce)``: the
-    signature covers the new account itself, so it cannot be replayed for another one.
-    """
-    if not isinstance(action, str) or not _ACTION_RE.fullmatch(action):
-        raise errors.InvalidInput("action must be a lowercase name such as 'change_payout_account'")
-    clean: dict[str, str] = {}
-    for name, value in fields.items():
-        if not isinstance(name, str) or not _FIELD_RE.fullmatch(name):
-            raise errors.InvalidInput("action field names must be lowercase names")
-        if not isinstance(value, str) or len(value) > _MAX_TEXT:
-            raise errors.InvalidInput(
-                f"action field {name!r} must be a string of at most {_MAX_TEXT} characters"
-            )
-        clean[name] = value
-    return _canonical(
-        ACTION_PREFIX, {"action": action, "fields": clean, "nonce": _text(nonce, "nonce")}
-    )
+if TYPE_CHECKING:
+    from mynumber_core.registry_client import CardHolderRecord, RevocationList
 
 
 # ------------------------------------------------------------------------- verification
@@ -453,3 +210,116 @@ def verify_card_signature(
             RejectReason.BAD_SIGNATURE, "the card signature does not match this message"
         ) from None
     return serial
+
+
+# ------------------------------------------------------------------ the card authority adapter
+
+
+class CardRegistry(Protocol):
+    """The registry calls a card authority needs (``RegistryClient`` or a test fake)."""
+
+    def revocation_list(self) -> RevocationList:
+        """The card CA's CRL and certificate."""
+        ...
+
+    def identify_card(self, serial: str) -> CardHolderRecord:
+        """The card's holder as the caller's token."""
+        ...
+
+
+class CardVerifier:
+    """Card checks against the registry's card CA: verify a signature locally, identify a holder.
+
+    The CA certificate and the CRL (``Cards.GetRevocationList``) are cached for
+    ``cache_seconds`` (0: fetched for every check), so a busy caller does not ask the registry
+    for every signature; a revocation takes effect within that time. Who holds a card is asked
+    of the registry every time (``Cards.IdentifyCard``); its errors come back as raised, for
+    each caller to word for its own users.
+    """
+
+    def __init__(
+        self,
+        registry: CardRegistry,
+        *,
+        cache_seconds: float = 30.0,
+        monotonic: Callable[[], float] = time.monotonic,
+        clock: Callable[[], dt.datetime] | None = None,
+    ) -> None:
+        self._registry = registry
+        self._clock = clock
+        self._cache_seconds = cache_seconds
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._cached: tuple[float, RevocationList] | None = None
+
+    def revocation_list(self) -> RevocationList:
+        """The CA's CRL and certificate, from the cache while it is fresh."""
+        with self._lock:
+            if self._cached and self._monotonic() - self._cached[0] < self._cache_seconds:
+                return self._cached[1]
+        fresh = self._registry.revocation_list()
+        with self._lock:
+            self._cached = (self._monotonic(), fresh)
+        return fresh
+
+    def verify(self, certificate_pem: bytes, message: bytes, signature: bytes) -> str:
+        """Verify chain, validity, usage, revocation and signature; return the card serial."""
+        crl = self.revocation_list()
+        return verify_card_signature(
+            certificate_pem,
+            crl.ca_certificate_pem,
+            crl.crl_pem,
+            message,
+            signature,
+            now=self._clock() if self._clock else None,
+        )
+
+    def identify(self, serial: str) -> CardHolderRecord:
+        """Ask the registry who holds this card (the caller's token, and whether active)."""
+        return self._registry.identify_card(serial)
+
+
+__all__ = [
+    "ACTION_PREFIX",
+    "CARD_ACCESS_PREFIX",
+    "CARD_FILE_FORMAT",
+    "CARD_SUBJECT_CN",
+    "CLOCK_SKEW",
+    "LEGACY_CARD_FILE_FORMAT",
+    "LOGIN_PREFIX",
+    "MAX_SCRYPT_N",
+    "MAX_SERIAL_HEX",
+    "OPRF_SUITE",
+    "PIN_CONFIRM_PREFIX",
+    "PIN_LENGTH",
+    "PIN_TRIES",
+    "SCRYPT_N",
+    "AccessProof",
+    "Card",
+    "CardError",
+    "CardRegistry",
+    "CardRejected",
+    "CardVerifier",
+    "PinAuthority",
+    "PinEvaluation",
+    "PinVerdict",
+    "RejectReason",
+    "access_public_bytes",
+    "action_message",
+    "card_access_key",
+    "card_access_message",
+    "card_serial",
+    "load_card",
+    "login_challenge_message",
+    "make_csr",
+    "new_card_key",
+    "oprf_input",
+    "parse_serial",
+    "pin_confirmation_message",
+    "seal_card_file",
+    "serial_hex",
+    "unlock_card",
+    "validate_pin",
+    "verify_card_signature",
+    "write_card_file",
+]

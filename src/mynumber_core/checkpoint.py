@@ -21,6 +21,7 @@ import base64
 import binascii
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
@@ -38,9 +39,11 @@ __all__ = [
     "MalformedCheckpointError",
     "key_id",
     "parse_and_verify",
+    "parse_body",
     "parse_verifier_key",
     "sign_checkpoint",
     "sign_note",
+    "split_note",
     "verifier_key",
     "verify_note",
 ]
@@ -124,21 +127,36 @@ def verifier_key(name: str, public_key: Ed25519PublicKey) -> str:
 
 def parse_verifier_key(vkey: str) -> tuple[str, Ed25519PublicKey]:
     """Parse a verifier key string into (key name, public key); raises ValueError if invalid."""
+    return parse_ed25519_vkey(
+        vkey, SIGNATURE_TYPE_ED25519, key_id, _check_key_name, "a verifier key"
+    )
+
+
+def parse_ed25519_vkey(
+    vkey: str,
+    key_type: int,
+    key_id_of: Callable[[str, Ed25519PublicKey], bytes],
+    check_name: Callable[[str], None],
+    what: str,
+) -> tuple[str, Ed25519PublicKey]:
+    """Parse a C2SP verifier key ``name+hex(key id)+base64(type || Ed25519 public key)`` whose
+    type byte must be ``key_type`` (0x01 note signer, 0x04 cosigner) and whose id must be
+    ``key_id_of(name, key)``; ValueError naming ``what`` and the fault."""
     parts = vkey.split("+", 2)  # names never contain "+", but base64 may
     if len(parts) != 3:
-        raise ValueError("verifier key must be name+keyid+key")
+        raise ValueError(f"{what} must look like name+keyid+base64key")
     name, hex_id, encoded = parts
-    _check_key_name(name)
+    check_name(name)
     try:
         raw = base64.b64decode(encoded, validate=True)
-        claimed_id = bytes.fromhex(hex_id)
+        claimed = bytes.fromhex(hex_id)
     except (binascii.Error, ValueError) as exc:
-        raise ValueError("verifier key has bad hex or base64") from exc
-    if len(raw) != 33 or raw[0] != SIGNATURE_TYPE_ED25519:
-        raise ValueError("verifier key is not an Ed25519 key")
+        raise ValueError(f"{what} has bad hex or base64") from exc
+    if len(raw) != 33 or raw[0] != key_type:
+        raise ValueError(f"{what} must be an Ed25519 key of type 0x{key_type:02x}")
     public_key = Ed25519PublicKey.from_public_bytes(raw[1:])
-    if claimed_id != key_id(name, public_key):
-        raise ValueError("verifier key id does not match its name and key")
+    if claimed != key_id_of(name, public_key):
+        raise ValueError(f"{what}: key id does not match its name and key")
     return name, public_key
 
 
@@ -268,3 +286,18 @@ def parse_and_verify(
             f"checkpoint is for log {checkpoint.origin!r}, expected {expected_origin!r}"
         )
     return checkpoint
+
+
+def split_note(note: str | bytes) -> tuple[str, list[tuple[str, bytes]]]:
+    """Split a signed note into its text and (key name, key id || signature) pairs.
+
+    Raises :class:`MalformedCheckpointError`; no signature is checked here.
+    """
+    return _split_note(note)
+
+
+def parse_body(text: str) -> Checkpoint:
+    """Parse a checkpoint's note text (ending with its newline) without checking signatures."""
+    if not text.endswith("\n"):
+        raise MalformedCheckpointError("checkpoint text must end with a newline")
+    return _parse_body(text)

@@ -1,5 +1,5 @@
-"""What every data domain's wiring builds first: keyring-bound cipher, database, channels
-and the registry client — built once here so no service copies it."""
+"""What every data domain's wiring builds first: keyring-bound cipher, database, channels,
+the domain's HPKE keys and the registry client — built once here so no service copies it."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from mynumber_core.columns import CipherSlot
 from mynumber_core.db import Database
 from mynumber_core.keyring import FieldCipher, Keyring
 from mynumber_core.registry_client import RegistryClient
+from mynumber_core.sealing import DomainKeys, domain_of_service
 from mynumber_core.settings import ServiceSettings
 from mynumber_core.tls import TlsMaterial
 
@@ -22,6 +23,8 @@ class DomainInfra:
     db: Database
     channels: Channels
     registry: RegistryClient
+    keys: DomainKeys
+    """The domain's HPKE keys: open answers and events, and serve the public key."""
 
     @classmethod
     def from_settings(cls, settings: ServiceSettings, cipher: CipherSlot) -> DomainInfra:
@@ -39,7 +42,8 @@ class DomainInfra:
             settings.endpoints,
             default_timeout=settings.rpc_timeout_seconds,
         )
-        return cls(keyring, db, channels, RegistryClient(channels))
+        keys = DomainKeys(keyring, domain_of_service(settings.service_name))
+        return cls(keyring, db, channels, RegistryClient(channels, keys), keys)
 
     def close(self) -> None:
         """Close channels and pooled connections."""

@@ -2,7 +2,9 @@
 
 * :class:`CallInterceptor` (outermost) binds the per-call log context (method, request id,
   caller), records the incoming deadline so outgoing calls inherit it, maps domain exceptions
-  to status codes (anything unexpected becomes INTERNAL with a generic message), writes one
+  to status codes (a database or peer outage becomes UNAVAILABLE, see
+  :func:`errors.infrastructure_error`; anything else unexpected becomes INTERNAL with a generic
+  message and a redacted traceback in the log), writes one
   summary line per call (with the deadline budget the call arrived with) and counts it in
   Prometheus.
 * :class:`AuthorizationInterceptor` enforces a deny-by-default table of which mTLS identity may
@@ -17,7 +19,7 @@ import contextvars
 import re
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import grpc
@@ -25,25 +27,15 @@ import structlog
 from grpc_interceptor import ServerInterceptor
 
 from mynumber_core import errors, metrics
+from mynumber_core.log import redacted_traceback
 from mynumber_core.tls import peer_service
 
 REQUEST_ID_HEADER = "x-request-id"
+NO_RETRY = (("grpc-retry-pushback-ms", "-1"),)
+"""gRPC retry pushback: the caller's channel must not retry this answer (a relayed failure
+that this service's own channel already retried)."""
 ANY_PEER = "*"
 """Marker in an access table: any authenticated peer of the platform CA may call."""
-
-_STATUS_BY_ERROR: dict[type[errors.DomainError], grpc.StatusCode] = {
-    errors.InvalidInput: grpc.StatusCode.INVALID_ARGUMENT,
-    errors.NotFound: grpc.StatusCode.NOT_FOUND,
-    errors.AlreadyExists: grpc.StatusCode.ALREADY_EXISTS,
-    errors.PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
-    errors.Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
-    errors.FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
-    errors.Conflict: grpc.StatusCode.ABORTED,
-    errors.RateLimited: grpc.StatusCode.RESOURCE_EXHAUSTED,
-    errors.DeadlineExceeded: grpc.StatusCode.DEADLINE_EXCEEDED,
-    errors.Unavailable: grpc.StatusCode.UNAVAILABLE,
-    errors.IntegrityFailure: grpc.StatusCode.DATA_LOSS,
-}
 
 _deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
     "mynumber_deadline", default=None
@@ -56,11 +48,8 @@ log = structlog.get_logger("mynumber.rpc")
 
 
 def status_for(exc: errors.DomainError) -> grpc.StatusCode:
-    """The gRPC status a domain exception maps to."""
-    for cls in type(exc).__mro__:
-        if cls in _STATUS_BY_ERROR:
-            return _STATUS_BY_ERROR[cls]
-    return grpc.StatusCode.INTERNAL
+    """The gRPC status a domain exception maps to (the error table in :mod:`errors`)."""
+    return exc.grpc_status
 
 
 def status_code(exc: errors.DomainError) -> int:
@@ -134,17 +123,19 @@ class CallInterceptor(ServerInterceptor):
         started = time.perf_counter()
         code = grpc.StatusCode.OK
         try:
-            return method(request, context)
-        except errors.DomainError as exc:
-            code = status_for(exc)
-            context.abort(code, exc.message)
+            result = method(request, context)
+            if _is_stream(result):  # server streaming: errors surface while iterating
+                return self._guarded(result, context)
+            return result
         except Exception as exc:
-            if context.code() not in (None, grpc.StatusCode.OK):
+            if not isinstance(exc, errors.DomainError) and context.code() not in (
+                None,
+                grpc.StatusCode.OK,
+            ):
                 code = context.code()  # the handler or grpc aborted deliberately
                 raise
-            code = grpc.StatusCode.INTERNAL
-            log.error("unexpected error", error_type=type(exc).__name__)
-            context.abort(code, "internal error; the request id identifies it in the logs")
+            code, message = _failure(exc, context)
+            context.abort(code, message)
         finally:
             elapsed = time.perf_counter() - started
             metrics.GRPC_REQUESTS.labels(self._service, _short(method_name), code.name).inc()
@@ -155,6 +146,45 @@ class CallInterceptor(ServerInterceptor):
             log.info("rpc", code=code.name, ms=round(elapsed * 1000, 2), **budget)
             _deadline.reset(deadline_token)
             _caller.reset(caller_token)
+
+    @staticmethod
+    def _guarded(stream: Iterator[Any], context: grpc.ServicerContext) -> Iterator[Any]:
+        """The response stream, with a failure while iterating mapped like a unary one."""
+        try:
+            yield from stream
+        except Exception as exc:
+            if not isinstance(exc, errors.DomainError) and context.code() not in (
+                None,
+                grpc.StatusCode.OK,
+            ):
+                raise
+            code, message = _failure(exc, context)
+            context.abort(code, message)
+
+
+def _is_stream(result: Any) -> bool:
+    """True for a server-streaming handler's response iterator (not a single message)."""
+    return isinstance(result, Iterator) and not hasattr(result, "SerializeToString")
+
+
+def _failure(exc: Exception, context: grpc.ServicerContext) -> tuple[grpc.StatusCode, str]:
+    """The status and message a failed call ends with, logged: a domain error's own row, an
+    infrastructure outage UNAVAILABLE (with retry pushback when relayed), anything else
+    INTERNAL with a redacted traceback in the log and a generic message."""
+    if isinstance(exc, errors.DomainError):
+        code = status_for(exc)
+        if exc.relayed and code == grpc.StatusCode.UNAVAILABLE:
+            context.set_trailing_metadata(NO_RETRY)
+        return code, exc.message
+    transient = errors.infrastructure_error(exc)
+    if transient is not None:  # a database or peer outage: the caller may retry
+        if transient.relayed:
+            context.set_trailing_metadata(NO_RETRY)
+        log.warning("dependency unavailable", error_type=type(exc).__name__)
+        return transient.grpc_status, transient.message
+    # a plain traceback (no locals), redacted here and again by the log pipeline
+    log.error("unexpected error", error_type=type(exc).__name__, exception=redacted_traceback(exc))
+    return grpc.StatusCode.INTERNAL, "internal error; the request id identifies it in the logs"
 
 
 DenialHook = Callable[[str | None, str, str], None]

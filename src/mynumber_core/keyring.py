@@ -16,6 +16,7 @@ import json
 import os
 import secrets
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -149,6 +150,14 @@ class Keyring:
         """Names of the keysets held."""
         return sorted(self._keysets)
 
+    def add_missing(self, names: list[str], *, key_bytes: int = 32) -> list[str]:
+        """Add a fresh keyset for each name the keyring lacks (a new kind of key reaching an
+        existing installation); returns the names added."""
+        added = [n for n in names if n not in self._keysets]
+        for n in added:
+            self._keysets[n] = KeySet(n, f"{n}-1", {f"{n}-1": secrets.token_bytes(key_bytes)})
+        return added
+
     def rotate(self, name: str, *, key_bytes: int = 32) -> str:
         """Add a new version to a keyset, make it active, and return its id."""
         ks = self.keyset(name)
@@ -168,14 +177,37 @@ class FieldCipher:
     def __init__(self, keyring: Keyring, keyset: str = "data") -> None:
         self._keyring = keyring
         self._keyset = keyset
+        self._aead: dict[bytes, AESGCM] = {}
+        """One AESGCM per key (building one per value was a third of decrypting a column)."""
+
+    def _cipher(self, key: bytes) -> AESGCM:
+        aead = self._aead.get(key)
+        if aead is None:
+            aead = self._aead[key] = AESGCM(key)
+        return aead
 
     def encrypt(self, plaintext: str, aad: str) -> str:
         """Encrypt under the active key."""
         self._keyring.refresh()
         ks = self._keyring.keyset(self._keyset)
         nonce = secrets.token_bytes(12)
-        ct = AESGCM(ks.active_key).encrypt(nonce, plaintext.encode(), aad.encode())
+        ct = self._cipher(ks.active_key).encrypt(nonce, plaintext.encode(), aad.encode())
         return f"{ks.active}.{_b64e(nonce + ct)}"
+
+    def encrypt_many(self, plaintexts: Sequence[str], aad: str) -> list[str]:
+        """:meth:`encrypt` of many values (bulk paths): the keyring is checked once, the
+        cipher keyed once and the nonces drawn in one call; each value gets its own nonce."""
+        self._keyring.refresh()
+        ks = self._keyring.keyset(self._keyset)
+        seal = AESGCM(ks.active_key).encrypt
+        associated = aad.encode()
+        nonces = secrets.token_bytes(12 * len(plaintexts))
+        prefix = f"{ks.active}."
+        out = []
+        for i, plaintext in enumerate(plaintexts):
+            nonce = nonces[12 * i : 12 * i + 12]
+            out.append(prefix + _b64e(nonce + seal(nonce, plaintext.encode(), associated)))
+        return out
 
     def decrypt(self, sealed: str, aad: str) -> str:
         """Decrypt a value written under any version still in the keyring."""
@@ -186,7 +218,7 @@ class FieldCipher:
             ks = self._keyring.keyset(self._keyset)
         try:
             raw = _b64d(body)
-            return AESGCM(ks.key(kid)).decrypt(raw[:12], raw[12:], aad.encode()).decode()
+            return self._cipher(ks.key(kid)).decrypt(raw[:12], raw[12:], aad.encode()).decode()
         except Exception as exc:  # InvalidTag and malformed input (bad base64) alike
             raise IntegrityFailure(f"a stored {aad} value failed authentication") from exc
 
@@ -223,6 +255,25 @@ class BlindIndex:
         self._keyring.refresh()
         ks = self._keyring.keyset(self._keyset)
         return [f"{kid}.{self._digest(key, purpose, value)}" for kid, key in ks.keys.items()]
+
+    def index_many(self, purpose: str, values: Sequence[str]) -> list[str]:
+        """:meth:`index` of many values (bulk paths: the keyring is checked once)."""
+        self._keyring.refresh()
+        ks = self._keyring.keyset(self._keyset)
+        keyed = hmac.new(ks.active_key, digestmod=hashlib.sha256)  # the key set up once
+        prefix = f"{ks.active}."
+        out = []
+        for value in values:
+            mac = keyed.copy()
+            mac.update(f"{purpose}\x00{value}".encode())
+            out.append(prefix + mac.hexdigest())
+        return out
+
+    def candidates_many(self, purpose: str, values: Sequence[str]) -> list[list[str]]:
+        """:meth:`candidates` of many values (bulk paths: the keyring is checked once)."""
+        self._keyring.refresh()
+        keys = list(self._keyring.keyset(self._keyset).keys.items())
+        return [[f"{kid}.{self._digest(key, purpose, v)}" for kid, key in keys] for v in values]
 
 
 def derive_key(master: bytes, info: str, length: int = 32) -> bytes:

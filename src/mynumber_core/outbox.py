@@ -1,6 +1,11 @@
 """Transactional outbox: events are written in the same transaction as the change they
 describe, and a relay delivers them at least once (receivers apply each event id once).
 
+Every replica of a service runs a relay over the same table; each due event is leased to one
+replica at a time (:meth:`OutboxRelay.claim`: ``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL
+and a conditional UPDATE of ``next_attempt_at`` on both backends), so two replicas never
+publish the same event at the same time.
+
 A domain declares ``class OutboxEvent(Base, OutboxMixin)`` plus an encrypted ``payload``
 column of its own, writes rows with :func:`enqueue`, and runs an :class:`OutboxRelay`.
 """
@@ -15,17 +20,18 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import structlog
-from sqlalchemy import DateTime, Integer, String, select
+from sqlalchemy import DateTime, Integer, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from mynumber_core import errors, metrics
+from mynumber_core.clock import aware, utc_now
 from mynumber_core.db import Database
 
 log = structlog.get_logger("mynumber.outbox")
 
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+LEASE = dt.timedelta(seconds=30)
+"""How long a claimed event stays with the replica that claimed it (longer than a delivery's
+deadline); after a crash another replica delivers it once the lease has run out."""
 
 
 class OutboxMixin:
@@ -65,10 +71,12 @@ def enqueue(
     token: str,
     procedure: str,
     payload: Mapping[str, Any],
+    event_id: str | None = None,
 ) -> str:
-    """Add an event to the outbox inside the caller's transaction; returns its id."""
-    event_id = uuid.uuid4().hex
-    now = _utcnow()
+    """Add an event to the outbox inside the caller's transaction; returns its id (``event_id``
+    when given: the id the registry authorised the event under, e.g. the portal's)."""
+    event_id = event_id or uuid.uuid4().hex
+    now = utc_now()
     session.add(
         model(
             id=event_id,
@@ -114,10 +122,6 @@ def hub_publisher(
         )
 
     return deliver
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 class OutboxRelay:
@@ -168,17 +172,47 @@ class OutboxRelay:
             self._wake.wait(self._interval)
             self._wake.clear()
 
-    def drain(self, limit: int = 100) -> int:
-        """Try every due event once; returns how many were delivered."""
+    def claim(self, limit: int = 100) -> list[Any]:
+        """Lease up to ``limit`` due events to this replica and return them.
+
+        Several replicas share the table. On PostgreSQL the due rows are selected ``FOR UPDATE
+        SKIP LOCKED``, so concurrent relays pick disjoint rows without waiting on each other;
+        on both backends each row is then taken by a conditional UPDATE (still undelivered and
+        due), which moves its ``next_attempt_at`` past :data:`LEASE`: no other replica sees it
+        as due until the lease runs out (this one crashed) or it is rescheduled or delivered.
+        """
         model = self._model
-        now = _utcnow()
+        now = utc_now()
+        lease_until = now + LEASE
         with self._db.transaction() as session:
-            rows = session.scalars(
+            candidates = session.scalars(
                 select(model)
                 .where(model.delivered_at.is_(None), model.next_attempt_at <= now)
                 .order_by(model.created_at)
                 .limit(limit)
+                .with_for_update(skip_locked=True)
             ).all()
+            claimed = []
+            for row in candidates:
+                taken = session.execute(
+                    update(model)
+                    .where(
+                        model.id == row.id,
+                        model.delivered_at.is_(None),
+                        model.next_attempt_at <= now,
+                    )
+                    .values(next_attempt_at=lease_until)
+                    .execution_options(synchronize_session=False)
+                )
+                if taken.rowcount == 1:  # type: ignore[attr-defined]
+                    claimed.append(row)
+        return claimed
+
+    def drain(self, limit: int = 100) -> int:
+        """Try every due event once (those this replica could lease); returns how many were
+        delivered."""
+        model = self._model
+        rows = self.claim(limit)
         delivered = 0
         for row in rows:
             try:
@@ -188,8 +222,8 @@ class OutboxRelay:
                 continue
             with self._db.transaction() as session:
                 fresh = session.get(model, row.id)
-                if fresh is not None:
-                    fresh.delivered_at = _utcnow()
+                if fresh is not None and fresh.delivered_at is None:
+                    fresh.delivered_at = fresh.next_attempt_at = utc_now()  # lease released
                     fresh.attempts = row.attempts + 1
             delivered += 1
         self._update_lag()
@@ -201,7 +235,7 @@ class OutboxRelay:
             fresh = session.get(self._model, event_id)
             if fresh is not None:
                 fresh.attempts = attempts
-                fresh.next_attempt_at = _utcnow() + dt.timedelta(seconds=delay)
+                fresh.next_attempt_at = utc_now() + dt.timedelta(seconds=delay)
         log.warning("outbox delivery failed", event_id=event_id, attempts=attempts, reason=reason)
 
     def _update_lag(self) -> None:
@@ -216,6 +250,6 @@ class OutboxRelay:
             pending = len(
                 session.scalars(select(model.id).where(model.delivered_at.is_(None))).all()
             )
-        lag = (_utcnow() - _aware(oldest)).total_seconds() if oldest else 0.0
+        lag = (utc_now() - aware(oldest)).total_seconds() if oldest else 0.0
         metrics.OUTBOX_LAG.labels(self._domain).set(lag)
         metrics.OUTBOX_PENDING.labels(self._domain).set(pending)

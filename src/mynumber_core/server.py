@@ -21,6 +21,7 @@ import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from mynumber_core import tracing
 from mynumber_core.interceptors import (
     ANY_PEER,
     AccessTable,
@@ -34,6 +35,20 @@ log = structlog.get_logger("mynumber.server")
 
 REFLECTION_METHOD = f"/{reflection.SERVICE_NAME}/ServerReflectionInfo"
 """Reflection is served on the mTLS port to any platform peer (an app's table may narrow it)."""
+
+
+SERVER_OPTIONS: list[tuple[str, Any]] = [
+    # Close each connection after ~5 minutes (clients reconnect at once, re-resolving the
+    # headless Service), so a new replica gets traffic from clients already connected; in-flight
+    # calls get 30 s to finish.
+    ("grpc.max_connection_age_ms", 300_000),
+    ("grpc.max_connection_age_grace_ms", 30_000),
+    # Accept the clients' keepalive pings (mynumber_core.channels: every 20 s, also when idle).
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.min_recv_ping_interval_without_data_ms", 10_000),
+    ("grpc.http2.max_ping_strikes", 0),
+]
+"""Options of every API server: a maximum connection age, and keepalive the clients may use."""
 
 
 @dataclass
@@ -84,6 +99,7 @@ def start_server(
 ) -> RunningServer:
     """Start the mTLS API server and the plaintext health server; return their ports."""
     interceptors: list[Any] = [
+        *tracing.server_interceptors(app.name),  # the server span, continuing traceparent
         CallInterceptor(app.name),
         AuthorizationInterceptor(
             {REFLECTION_METHOD: frozenset({ANY_PEER}), **app.access}, app.on_denied
@@ -93,7 +109,7 @@ def start_server(
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=app.name),
         interceptors=interceptors,
-        options=[("grpc.max_receive_message_length", 4 * 1024 * 1024)],
+        options=[("grpc.max_receive_message_length", 4 * 1024 * 1024), *SERVER_OPTIONS],
     )
     app.register(server)
     reflection.enable_server_reflection((*app.service_names, reflection.SERVICE_NAME), server)

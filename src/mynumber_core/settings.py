@@ -16,6 +16,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 SERVICE_NAMES = ("registry", "municipality", "pension", "tax", "health", "gateway")
 """Every service of the platform; each is also an mTLS identity and a token domain."""
 
+WITNESS_SERVICE = "witness"
+"""The log witness: a service too, but no token domain; each instance has its own identity."""
+
 
 class ServiceSettings(BaseSettings):
     """Settings every gRPC service shares."""
@@ -48,20 +51,10 @@ class ServiceSettings(BaseSettings):
     @field_validator("service_name")
     @classmethod
     def _known_service(cls, value: str) -> str:
-        if value not in SERVICE_NAMES:
+        if value not in (*SERVICE_NAMES, WITNESS_SERVICE):
             raise ValueError(f"unknown service {value!r}; expected one of {SERVICE_NAMES}")
         return value
 
     def effective_database_url(self) -> str:
         """The configured URL, or the embedded SQLite file under ``var/``."""
         return self.database_url or f"sqlite:///var/data/{self.service_name}.db"
-
-    def endpoint(self, service: str) -> str:
-        """Address of a peer service; fails fast naming the missing setting."""
-        try:
-            return self.endpoints[service]
-        except KeyError:
-            raise RuntimeError(
-                f"MYNUMBER_ENDPOINTS has no address for {service!r}; "
-                'set it as JSON, e.g. {"registry": "127.0.0.1:50051"}'
-            ) from None

@@ -19,6 +19,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from mynumber_core.clock import utc_now
+
 TRUST_DOMAIN = "mynumber.local"
 SPIFFE_PREFIX = f"spiffe://{TRUST_DOMAIN}/service/"
 CA_FILE, CERT_FILE, KEY_FILE = "ca.pem", "tls.crt", "tls.key"
@@ -27,10 +29,6 @@ CA_FILE, CERT_FILE, KEY_FILE = "ca.pem", "tls.crt", "tls.key"
 def spiffe_id(service: str) -> str:
     """The SPIFFE URI naming a service."""
     return SPIFFE_PREFIX + service
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
@@ -51,8 +49,8 @@ def generate_ca(common_name: str = "My Number platform dev CA") -> tuple[bytes, 
         .issuer_name(name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(_now() - dt.timedelta(minutes=5))
-        .not_valid_after(_now() + dt.timedelta(days=3650))
+        .not_valid_before(utc_now() - dt.timedelta(minutes=5))
+        .not_valid_after(utc_now() + dt.timedelta(days=3650))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
@@ -93,8 +91,8 @@ def issue_service_cert(
         .issuer_name(ca_cert.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(_now() - dt.timedelta(minutes=5))
-        .not_valid_after(_now() + dt.timedelta(days=days))
+        .not_valid_before(utc_now() - dt.timedelta(minutes=5))
+        .not_valid_after(utc_now() + dt.timedelta(days=days))
         .add_extension(x509.SubjectAlternativeName(sans), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from mynumber_core.log import configure_logging
 from mynumber_dev.keys import ensure_dev_keys
-from mynumber_dev.platform import Platform, available_services
-from mynumber_dev.seed import seed_platform
+from mynumber_dev.platform import Platform, Supervisor, available_services
+from mynumber_dev.seed import DEMO_FILE, seed_or_reuse
 
 
 def _run(args: argparse.Namespace) -> None:
@@ -18,7 +18,9 @@ def _run(args: argparse.Namespace) -> None:
     platform = Platform(var=var, postgres=args.postgres, services=available_services())
     backend = "PostgreSQL" if args.postgres else "SQLite (var/data/)"
     print(f"Starting {len(platform.services)} services on {backend} …", flush=True)
-    platform.start()
+    # A first start on a busy 2-core machine imports everything cold: give it what the e2e
+    # tests give it (a service that dies still fails at once, with its log).
+    platform.start(timeout=180.0)
     for name, proc in platform.procs.items():
         print(
             f"  {name:<13} grpc://127.0.0.1:{proc.port}  (health :{proc.health_port}, "
@@ -28,33 +30,28 @@ def _run(args: argparse.Namespace) -> None:
     if "gateway" in platform.procs:
         print(f"  portal        http://127.0.0.1:{platform.http_port}/", flush=True)
     print(f"Endpoints written to {var / 'endpoints.json'}", flush=True)
-    demo = var / "demo-residents.json"
-    # One demo file, two possible backends: a marker says which backend it was seeded into.
-    marker = var / f".seeded-{'postgres' if args.postgres else 'sqlite'}"
-    if not (demo.exists() and marker.exists()) or args.reseed:
-        print(f"Seeding {args.residents} synthetic residents …", flush=True)
-        seed_platform(
-            var,
-            platform.endpoints,
-            platform.services,
-            args.residents,
-            portal_url=f"http://127.0.0.1:{platform.http_port}",
-        )
-        for old in var.glob(".seeded-*"):
-            old.unlink()
-        marker.touch()
+    demo = var / DEMO_FILE
+    seed_or_reuse(
+        var,
+        platform.endpoints,
+        platform.services,
+        "postgres" if args.postgres else "sqlite",
+        args.residents,
+        portal_url=f"http://127.0.0.1:{platform.http_port}",
+        reseed=args.reseed,
+        say=lambda line: print(line, flush=True),
+    )
     print(f"Demo residents (numbers, card files, PINs): {demo}", flush=True)
     print("Ready. Press Ctrl-C to stop.", flush=True)
 
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # A service that dies is restarted with backoff; the others keep running; Ctrl-C stops all.
+    supervisor = Supervisor(platform, lambda line: print(line, flush=True))
     while not stop.is_set():
-        for name, proc in list(platform.procs.items()):
-            if proc.process.poll() is not None:
-                print(f"{name} exited with {proc.process.returncode}; see {proc.log_path}")
-                stop.set()
-        stop.wait(1.0)
+        supervisor.check()
+        stop.wait(0.5)
     print("Stopping …", flush=True)
     codes = platform.stop()
     print("Stopped: " + ", ".join(f"{k}={v}" for k, v in codes.items()), flush=True)

@@ -1,8 +1,10 @@
 """Demo My Number Cards for ``make run``: issue residents' cards through the real Cards RPC.
 
 Each card's key is generated here and only its CSR is sent, as at the counter; the card file
-is written under ``var/cards/`` (named by position, never by person) with a 4-digit PIN that
-the launcher records in ``var/demo-residents.json`` next to the synthetic resident.
+is written under ``var/cards/`` (named by position, never by person), sealed through the
+registry's OPRF of a 4-digit PIN (``mynumber-card/2``: it opens only online, 3 wrong PINs
+lock it) that the launcher records in ``var/demo-residents.json`` next to the synthetic
+resident.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import grpc
 from mynumber.registry.v1 import registry_pb2 as pb
 from mynumber.registry.v1 import registry_pb2_grpc as pb_grpc
 
-from mynumber_core.card import make_csr, new_card_key, validate_pin, write_card_file
+from mynumber_core.card import make_csr, new_card_key, seal_card_file, validate_pin
+from mynumber_core.card_pin_client import GrpcPinAuthority
 from mynumber_core.channels import Channels
 
 if TYPE_CHECKING:
@@ -44,7 +47,9 @@ def issue_demo_card(
         pb.IssueCardRequest(token=municipality_token, csr_pem=make_csr(key)),
         timeout=RPC_TIMEOUT,
     )
-    write_card_file(path, key, response.certificate_pem, response.ca_certificate_pem, pin)
+    # Sealed through the registry's OPRF (mynumber-card/2): the file alone opens with no PIN.
+    authority = GrpcPinAuthority(pb_grpc.CardsStub(registry_channel_as_municipality))
+    seal_card_file(path, key, response.certificate_pem, response.ca_certificate_pem, pin, authority)
     return str(response.serial)
 
 

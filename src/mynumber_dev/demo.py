@@ -9,9 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
+import grpc
 from faker import Faker
 
 _FOREIGN = [
@@ -117,3 +120,37 @@ def save(residents: list[DemoResident], path: Path) -> None:
 def load(path: Path) -> list[DemoResident]:
     """Read residents written by :func:`save`."""
     return [DemoResident(**raw) for raw in json.loads(path.read_text(encoding="utf-8"))]
+
+
+def form_identity(r: DemoResident) -> dict[str, str]:
+    """The fields of an agency's ``FormIdentity`` request message for a seeded resident (the
+    number and the four facts as written on the form)."""
+    return {
+        "my_number": r.my_number,
+        "name": r.name,
+        "birth_date": r.birth_date,
+        "sex": r.sex,
+        "address": r.address,
+    }
+
+
+def seed_each(
+    residents: Iterable[DemoResident],
+    seed_one: Callable[[DemoResident, random.Random, dt.date], None],
+    *,
+    rng_seed: int,
+    log: Any,
+    skipped: str,
+) -> None:
+    """Give every resident with a number an agency's demo records: ``seed_one(resident, rng,
+    today)`` with one seeded ``rng`` for all. A refused call skips that resident (logged as
+    ``skipped`` with its status code, no personal data) and seeding goes on."""
+    rng = random.Random(rng_seed)
+    today = dt.date.today()
+    for r in residents:
+        if not r.my_number:
+            continue
+        try:
+            seed_one(r, rng, today)
+        except grpc.RpcError as exc:
+            log.warning(skipped, code=exc.code().name, detail=exc.details())

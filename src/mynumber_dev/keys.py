@@ -16,17 +16,34 @@ from mynumber_core.keyring import Keyring
 from mynumber_core.settings import SERVICE_NAMES
 from mynumber_core.tls import generate_ca, issue_service_cert, write_service_material
 
-IDENTITIES = (*SERVICE_NAMES, "operator")
-"""mTLS identities: every service, plus the operator's admin CLI."""
+DEV_WITNESSES = ("witness-1", "witness-2")
+"""The dev setup's two log witnesses: each its own process, identity, keyring and database."""
+
+IDENTITIES = (*SERVICE_NAMES, *DEV_WITNESSES, "operator", "auditor")
+"""mTLS identities: every service, the witnesses, the operator's admin CLI and the auditor's
+log monitor."""
 
 KEYSETS: dict[str, list[str]] = {
-    "registry": ["data", "blind", "person", "token", "tag", "log-signing", "card-ca"],
-    "municipality": ["data", "blind"],
-    "pension": ["data", "blind"],
-    "tax": ["data", "blind"],
-    "health": ["data", "blind"],
-    "gateway": ["data", "blind", "session"],
+    "registry": [
+        "data",
+        "blind",
+        "person",
+        "token",
+        "tag",
+        "log-signing",
+        "card-ca",
+        "directory-signing",
+    ],
+    "municipality": ["data", "blind", "hpke"],
+    "pension": ["data", "blind", "hpke"],
+    "tax": ["data", "blind", "hpke"],
+    "health": ["data", "blind", "hpke"],
+    "gateway": ["data", "blind", "session", "hpke"],
 }
+"""Keysets per service. Each data domain's ``hpke`` keyset seals and opens exchange answers
+(:mod:`mynumber_core.sealing`); the registry holds none, only the directory's signing key."""
+
+KEYSETS.update({witness: ["witness-signing"] for witness in DEV_WITNESSES})
 
 
 def ensure_dev_keys(var: Path) -> bool:
@@ -53,6 +70,11 @@ def ensure_dev_keys(var: Path) -> bool:
         if not path.exists():
             Keyring.generate(names).save(path)
             made = True
+        else:
+            keyring = Keyring.load(path)
+            if keyring.add_missing(names):  # a keyset added since this folder was made
+                keyring.save(path)
+                made = True
     return made
 
 

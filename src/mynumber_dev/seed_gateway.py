@@ -19,7 +19,8 @@ import grpc
 import httpx
 import structlog
 
-from mynumber_core.card import action_message, load_card, login_challenge_message
+from mynumber_core.card import action_message, login_challenge_message, unlock_card
+from mynumber_core.card_pin_client import PortalPinAuthority
 
 if TYPE_CHECKING:
     from mynumber_dev.demo import DemoResident
@@ -48,7 +49,7 @@ def seed_portal(portal_url: str, residents: list[DemoResident], *, limit: int = 
             break
         if not (r.card_file and r.card_pin):
             continue
-        card = load_card(Path(r.card_file), r.card_pin)
+        card = unlock_card(Path(r.card_file), r.card_pin, PortalPinAuthority(portal_url))
         with httpx.Client(base_url=portal_url, timeout=30) as client:
             challenge = client.post("/api/login/challenge").json()
             message = login_challenge_message(

@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import random
 import uuid
+from functools import partial
 from typing import TYPE_CHECKING
 
 import grpc
@@ -20,7 +21,9 @@ from mynumber.healthinsurance.v1 import health_insurance_pb2 as pb
 from mynumber.healthinsurance.v1.health_insurance_pb2_grpc import HealthInsuranceStub
 from mynumber.registry.v1 import registry_pb2
 
-from services.health.domain import age_on, late_elderly_start, make_insurer_number
+from mynumber_core.calendar import age_on, birthday
+from mynumber_core.insurer_number import with_check_digit
+from mynumber_dev.demo import seed_each
 
 if TYPE_CHECKING:
     from mynumber_dev.demo import DemoResident
@@ -95,8 +98,13 @@ def _prefecture_code(address: str) -> int:
     return 13  # Tokyo when the address names no prefecture
 
 
-def _key() -> str:
-    return uuid.uuid4().hex
+_NAMESPACE = uuid.UUID("0b7c4d52-9a1e-4f0e-8f2d-6c3b1e9a5d47")
+
+
+def _key(r: DemoResident, *parts: object) -> str:
+    """An idempotency key derived from the resident and the record, so seeding again (an
+    interrupted ``make run`` started again) replays each call instead of failing it."""
+    return uuid.uuid5(_NAMESPACE, "|".join([r.name, r.birth_date, *map(str, parts)])).hex
 
 
 def _enrol_request(r: DemoResident, rng: random.Random, today: dt.date) -> pb.EnrolRequest:
@@ -106,20 +114,20 @@ def _enrol_request(r: DemoResident, rng: random.Random, today: dt.date) -> pb.En
     income = pb.INCOME_CATEGORY_GENERAL
     if age >= 75:
         plan = pb.PLAN_TYPE_LATE_ELDERLY
-        insurer = make_insurer_number(f"39{pref}101")
-        symbol, valid_from = "後期", late_elderly_start(birth)
+        insurer = with_check_digit(f"39{pref}101")
+        symbol, valid_from = "後期", birthday(birth, 75)  # 後期高齢者医療 starts on the day
         if rng.random() < 0.1:
             income = pb.INCOME_CATEGORY_ACTIVE_EQUIVALENT
         elif rng.random() < 0.2:
             income = pb.INCOME_CATEGORY_CERTAIN_INCOME
     elif age < 18 or age >= 65 or rng.random() < 0.35:
         plan = pb.PLAN_TYPE_NATIONAL_HEALTH_INSURANCE
-        insurer = make_insurer_number(f"{pref}{rng.randint(100, 399):03d}")
+        insurer = with_check_digit(f"{pref}{rng.randint(100, 399):03d}")
         symbol = f"{rng.randint(1, 99):02d}"
         valid_from = max(birth, dt.date(today.year - rng.randint(1, 12), 4, 1))
     else:
         plan = pb.PLAN_TYPE_KYOKAI_KENPO
-        insurer = make_insurer_number(f"01{pref}001")
+        insurer = with_check_digit(f"01{pref}001")
         symbol = str(rng.randint(1000, 99_999_999))
         valid_from = max(birth, dt.date(today.year - rng.randint(0, 15), rng.randint(1, 12), 1))
         valid_from = min(valid_from, today)
@@ -139,7 +147,7 @@ def _enrol_request(r: DemoResident, rng: random.Random, today: dt.date) -> pb.En
         insured=pb.InsuredNumber(symbol=symbol, number=number, branch=branch),
         valid_from=valid_from.isoformat(),
         income_category=income,
-        idempotency_key=_key(),
+        idempotency_key=_key(r, "enrol"),
     )
 
 
@@ -156,7 +164,7 @@ def _seed_one(
     start = max(covered_from, dt.date(today.year - 1, 1, 1))
     span = (today - start).days
     visits = rng.randint(2, 8) + (4 if age >= 65 else 0)
-    for _ in range(visits if span > 0 else 0):
+    for visit in range(visits if span > 0 else 0):
         day = start + dt.timedelta(days=rng.randint(0, span))
         name, category, low, high = rng.choice(_CLINICS[:5] if rng.random() < 0.95 else _CLINICS)
         if category == pb.EXPENSE_CATEGORY_HOME_NURSING and age < 65:
@@ -168,7 +176,7 @@ def _seed_one(
                 provider=name,
                 amount_yen=rng.randint(low // 10, high // 10) * 10,
                 category=category,
-                idempotency_key=_key(),
+                idempotency_key=_key(r, "expense", visit),
             )
         )
 
@@ -180,7 +188,7 @@ def _seed_one(
                     vaccine=vaccine,
                     dose=dose,
                     date=day.isoformat(),
-                    idempotency_key=_key(),
+                    idempotency_key=_key(r, "vaccination", vaccine, dose),
                 )
             )
 
@@ -216,20 +224,17 @@ def _seed_one(
                 token=token,
                 vaccine="influenza",
                 due_by=dt.date(today.year + (today.month >= 12), 12, 31).isoformat(),
-                idempotency_key=_key(),
+                idempotency_key=_key(r, "vaccination_due", today.year),
             )
         )
 
 
 def seed(channel: grpc.Channel, residents: list[DemoResident]) -> None:
     """Enrol every demo resident with a number and give them realistic insurer records."""
-    stub = HealthInsuranceStub(channel)
-    rng = random.Random(2026)
-    today = dt.date.today()
-    for r in residents:
-        if not r.my_number:
-            continue
-        try:
-            _seed_one(stub, r, rng, today)
-        except grpc.RpcError as exc:  # keep seeding the others; the code says what failed
-            log.warning("health demo seeding failed for one resident", code=exc.code().name)
+    seed_each(
+        residents,
+        partial(_seed_one, HealthInsuranceStub(channel)),
+        rng_seed=2026,
+        log=log,
+        skipped="health demo seeding failed for one resident",
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from functools import partial
 from typing import TYPE_CHECKING
 
 import grpc
@@ -18,7 +19,9 @@ import structlog
 from mynumber.pension.v1 import pension_pb2 as pb
 from mynumber.pension.v1 import pension_pb2_grpc as pb_grpc
 
-from services.pension.domain import MONTHLY_CONTRIBUTION, age_on, fiscal_year_of
+from mynumber_core.calendar import age_on, fiscal_year_of
+from mynumber_core.pension_rates import MONTHLY_CONTRIBUTION
+from mynumber_dev.demo import form_identity, seed_each
 
 if TYPE_CHECKING:
     from mynumber_dev.demo import DemoResident
@@ -54,13 +57,7 @@ def _seed_one(
     enrolled_on = max(twentieth, dt.date(2010, 4, 1))
     response = stub.Enrol(
         pb.EnrolRequest(
-            identity=pb.FormIdentity(
-                my_number=r.my_number,
-                name=r.name,
-                birth_date=r.birth_date,
-                sex=r.sex,
-                address=r.address,
-            ),
+            identity=pb.FormIdentity(**form_identity(r)),
             category=pb.INSURED_CATEGORY_2 if employee else pb.INSURED_CATEGORY_1,
             enrolled_on=enrolled_on.isoformat(),
         )
@@ -89,15 +86,10 @@ def _seed_one(
 
 def seed(channel: grpc.Channel, residents: list[DemoResident]) -> None:
     """Enrol the adult demo residents and record their contributions (operator channel)."""
-    stub = pb_grpc.PensionStub(channel)
-    rng = random.Random(2025)
-    today = dt.date.today()
-    for r in residents:
-        if not r.my_number:
-            continue
-        try:
-            _seed_one(stub, r, rng, today)
-        except grpc.RpcError as exc:  # keep seeding the others; no personal data in the log
-            log.warning(
-                "pension seed skipped a resident", code=exc.code().name, detail=exc.details()
-            )
+    seed_each(
+        residents,
+        partial(_seed_one, pb_grpc.PensionStub(channel)),
+        rng_seed=2025,
+        log=log,
+        skipped="pension seed skipped a resident",
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from functools import partial
 from typing import TYPE_CHECKING
 
 import grpc
@@ -16,30 +17,20 @@ import structlog
 from mynumber.tax.v1 import tax_pb2 as pb
 from mynumber.tax.v1 import tax_pb2_grpc as pb_grpc
 
+from mynumber_core.calendar import age_on
+from mynumber_dev.demo import form_identity, seed_each
+
 if TYPE_CHECKING:
     from mynumber_dev.demo import DemoResident
 
 log = structlog.get_logger("mynumber.seed.tax")
 
 
-def _age(birth: str, today: dt.date) -> int:
-    born = dt.date.fromisoformat(birth)
-    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
-
-
 def _seed_one(stub: pb_grpc.TaxStub, r: DemoResident, rng: random.Random, today: dt.date) -> None:
-    if _age(r.birth_date, today) < 18:
+    if age_on(dt.date.fromisoformat(r.birth_date), today) < 18:
         return
     ref = stub.RegisterTaxpayer(
-        pb.RegisterTaxpayerRequest(
-            identity=pb.FormIdentity(
-                my_number=r.my_number,
-                name=r.name,
-                birth_date=r.birth_date,
-                sex=r.sex,
-                address=r.address,
-            )
-        )
+        pb.RegisterTaxpayerRequest(identity=pb.FormIdentity(**form_identity(r)))
     ).reference_number
     kind = rng.choice(["salary", "salary", "business", "low"])
     last = today.year - 1
@@ -77,13 +68,10 @@ def _seed_one(stub: pb_grpc.TaxStub, r: DemoResident, rng: random.Random, today:
 
 def seed(channel: grpc.Channel, residents: list[DemoResident]) -> None:
     """Register the adult demo residents and record their income (operator channel)."""
-    stub = pb_grpc.TaxStub(channel)
-    rng = random.Random(2026)
-    today = dt.date.today()
-    for r in residents:
-        if not r.my_number:
-            continue
-        try:
-            _seed_one(stub, r, rng, today)
-        except grpc.RpcError as exc:  # keep seeding the others; no personal data in the log
-            log.warning("tax seed skipped a resident", code=exc.code().name)
+    seed_each(
+        residents,
+        partial(_seed_one, pb_grpc.TaxStub(channel)),
+        rng_seed=2026,
+        log=log,
+        skipped="tax seed skipped a resident",
+    )

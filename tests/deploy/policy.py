@@ -12,7 +12,7 @@ from typing import Any
 
 Obj = dict[str, Any]
 
-SERVICES = ("registry", "municipality", "pension", "tax", "health", "gateway")
+SERVICES = ("registry", "municipality", "pension", "tax", "health", "gateway", "witness")
 AGENCIES = ("municipality", "pension", "tax", "health")
 EXPOSED_SERVICE = "gateway"
 SERVER_GRACE_SECONDS = 10
@@ -20,9 +20,20 @@ HEALTH_PORT = 8081
 # Where each service's pods may open connections, besides DNS (by workload name).
 ALLOWED_EGRESS: dict[str, frozenset[str]] = {
     **{agency: frozenset({"registry", "postgres"}) for agency in AGENCIES},
-    "registry": frozenset({*AGENCIES, "gateway", "postgres"}),
-    "gateway": frozenset({"registry", "postgres"}),
+    "registry": frozenset({*AGENCIES, "gateway", "witness", "postgres"}),
+    "gateway": frozenset({"registry", "witness", "postgres"}),
+    "witness": frozenset({"postgres"}),
 }
+# The optional OpenTelemetry Collector (deploy/components/otel-collector): every service may
+# send it spans; it answers HTTP health checks (not gRPC) and forwards to the tracing backend
+# in the monitoring namespace, the only namespace it may reach.
+COLLECTOR = "otel-collector"
+HTTP_PROBE_PORTS = {COLLECTOR: 13133}
+ALLOWED_NAMESPACE_EGRESS = {COLLECTOR: "monitoring"}
+
+HTTP_READINESS_PORTS = {"Deployment/gateway": "http"}
+"""Workloads whose readiness is an HTTP probe (the gateway: the portal's port, what the
+Ingress sends to); their liveness and startup stay gRPC health probes."""
 
 
 def _of_kind(objects: Iterable[Obj], kind: str) -> Iterator[Obj]:
@@ -81,6 +92,14 @@ def check_deployments(objects: list[Obj]) -> list[str]:
                 spec = container.get(probe)
                 if not spec:
                     problems.append(f"{where}: no {probe}")
+                elif probe == "readinessProbe" and name in HTTP_READINESS_PORTS:
+                    named_port = HTTP_READINESS_PORTS[name]
+                    if (spec.get("httpGet") or {}).get("port") != named_port:
+                        problems.append(f"{where}: {probe} is not an HTTP probe on {named_port}")
+                elif name.removeprefix("Deployment/") in HTTP_PROBE_PORTS:
+                    port = HTTP_PROBE_PORTS[name.removeprefix("Deployment/")]
+                    if (spec.get("httpGet") or {}).get("port") != port:
+                        problems.append(f"{where}: {probe} is not an HTTP probe on {port}")
                 elif (spec.get("grpc") or {}).get("port") != HEALTH_PORT:
                     problems.append(f"{where}: {probe} is not a gRPC probe on {HEALTH_PORT}")
             resources = container.get("resources") or {}
@@ -144,9 +163,19 @@ def check_network_policies(objects: list[Obj]) -> list[str]:
             problems.append(f"no NetworkPolicy selects {_name(dep)}")
             continue
         allowed = ALLOWED_EGRESS.get(service, frozenset())
+        if service in SERVICES:
+            allowed |= {COLLECTOR}
         for pol in policies:
             for rule in pol["spec"].get("egress") or []:
                 for peer in rule.get("to") or [{}]:
+                    namespace = (peer.get("namespaceSelector") or {}).get("matchLabels") or {}
+                    if (
+                        "podSelector" not in peer
+                        and namespace.get("kubernetes.io/metadata.name")
+                        == ALLOWED_NAMESPACE_EGRESS.get(service)
+                        and len(namespace) == 1
+                    ):
+                        continue
                     if "ipBlock" in peer or (
                         "namespaceSelector" in peer and not _is_dns_rule(rule)
                     ):

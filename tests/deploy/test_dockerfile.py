@@ -10,6 +10,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 SECRETISH = re.compile(r"(PASSWORD|SECRET|TOKEN|PRIVATE|API_?KEY|DATABASE_URL)", re.IGNORECASE)
+# The Dockerfile's install of the project; test_image_install.py runs the same command.
+IMAGE_SYNC = "uv sync --locked --no-dev --no-editable"
 SECRET_PATHS = re.compile(r"(\.env|\.pem|\.key|\.crt|keyring|secrets?/|var/|deploy/)")
 
 
@@ -86,9 +88,13 @@ def test_runtime_copies_only_the_built_virtualenv(dockerfile: list[Stage]) -> No
     assert all(rest.startswith(f"--from={dockerfile[0].name} ") for rest in copies), copies
 
 
-def test_installs_the_project_with_pip(dockerfile: list[Stage]) -> None:
-    runs = " ".join(rest for keyword, rest in dockerfile[0].instructions if keyword == "RUN")
-    assert re.search(r"pip install \.(\s|$)", runs)
+def test_installs_the_project_from_the_lock_without_extras(dockerfile: list[Stage]) -> None:
+    runs = [rest for keyword, rest in dockerfile[0].instructions if keyword == "RUN"]
+    assert "pip install --require-hashes -r uv-requirements.txt" in runs
+    syncs = [rest for rest in runs if rest.startswith("uv sync")]
+    assert syncs and syncs[-1] == IMAGE_SYNC, syncs
+    assert all("--locked" in rest and "--extra" not in rest for rest in syncs)
+    assert not [rest for rest in runs if re.search(r"pip install (-e )?\.", rest)]
 
 
 def test_no_secrets_baked_in(dockerfile: list[Stage]) -> None:

@@ -75,7 +75,132 @@ EXTERNAL_SECRET_SCHEMA: dict[str, Any] = {
         },
     },
 }
-CUSTOM_SCHEMAS = {("external-secrets.io/v1", "ExternalSecret"): EXTERNAL_SECRET_SCHEMA}
+_LABELS = {"type": "object", "additionalProperties": {"type": "string"}}
+_METADATA: dict[str, Any] = {
+    "type": "object",
+    "required": ["name"],
+    "properties": {"name": {"type": "string"}, "namespace": {"type": "string"}, "labels": _LABELS},
+}
+# The Prometheus Operator's CRDs (monitoring.coreos.com/v1), the part the monitoring component
+# (deploy/components/monitoring) uses; unknown fields are errors, as in the CRD's schema.
+SERVICE_MONITOR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["apiVersion", "kind", "metadata", "spec"],
+    "properties": {
+        "apiVersion": {"const": "monitoring.coreos.com/v1"},
+        "metadata": _METADATA,
+        "spec": {
+            "type": "object",
+            "required": ["selector", "endpoints"],
+            "additionalProperties": False,
+            "properties": {
+                "jobLabel": {"type": "string"},
+                "selector": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "matchLabels": _LABELS,
+                        "matchExpressions": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["key", "operator"],
+                                "additionalProperties": False,
+                                "properties": {
+                                    "key": {"type": "string"},
+                                    "operator": {"enum": ["In", "NotIn", "Exists", "DoesNotExist"]},
+                                    "values": {"type": "array", "items": {"type": "string"}},
+                                },
+                            },
+                        },
+                    },
+                },
+                "endpoints": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {
+                        "type": "object",
+                        "required": ["port"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "port": {"type": "string"},
+                            "path": {"type": "string", "pattern": "^/"},
+                            "scheme": {"enum": ["http", "https"]},
+                            "interval": {"type": "string", "pattern": "^[0-9]+(ms|s|m|h)$"},
+                            "scrapeTimeout": {"type": "string", "pattern": "^[0-9]+(ms|s|m|h)$"},
+                            "relabelings": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "additionalProperties": False,
+                                    "properties": {
+                                        "sourceLabels": {
+                                            "type": "array",
+                                            "items": {"type": "string"},
+                                        },
+                                        "targetLabel": {"type": "string"},
+                                        "action": {"type": "string"},
+                                        "regex": {"type": "string"},
+                                        "replacement": {"type": "string"},
+                                    },
+                                },
+                            },
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+PROMETHEUS_RULE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["apiVersion", "kind", "metadata", "spec"],
+    "properties": {
+        "apiVersion": {"const": "monitoring.coreos.com/v1"},
+        "metadata": _METADATA,
+        "spec": {
+            "type": "object",
+            "required": ["groups"],
+            "additionalProperties": False,
+            "properties": {
+                "groups": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {
+                        "type": "object",
+                        "required": ["name", "rules"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "name": {"type": "string"},
+                            "interval": {"type": "string"},
+                            "rules": {
+                                "type": "array",
+                                "minItems": 1,
+                                "items": {
+                                    "type": "object",
+                                    "required": ["alert", "expr"],
+                                    "additionalProperties": False,
+                                    "properties": {
+                                        "alert": {"type": "string", "pattern": "^[A-Za-z]\\w*$"},
+                                        "expr": {"type": "string", "minLength": 1},
+                                        "for": {"type": "string", "pattern": "^[0-9]+(s|m|h)$"},
+                                        "labels": _LABELS,
+                                        "annotations": _LABELS,
+                                    },
+                                },
+                            },
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+CUSTOM_SCHEMAS = {
+    ("external-secrets.io/v1", "ExternalSecret"): EXTERNAL_SECRET_SCHEMA,
+    ("monitoring.coreos.com/v1", "ServiceMonitor"): SERVICE_MONITOR_SCHEMA,
+    ("monitoring.coreos.com/v1", "PrometheusRule"): PROMETHEUS_RULE_SCHEMA,
+}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -291,4 +416,42 @@ def test_checker_reports_a_missing_autoscaler() -> None:
     objects.remove(find(objects, "HorizontalPodAutoscaler", "registry"))
     assert policy.check_autoscaling(objects) == [
         "no HorizontalPodAutoscaler scales Deployment/registry"
+    ]
+
+
+# --- the optional OpenTelemetry Collector (prod) ----------------------------------------------
+
+
+def _config(objects: list[Obj]) -> dict[str, str]:
+    maps = [o for o in objects if o["kind"] == "ConfigMap"]
+    (config,) = [m for m in maps if m["metadata"]["name"].startswith("mynumber-config")]
+    data: dict[str, str] = config["data"]
+    return data
+
+
+def test_prod_exports_traces_to_the_collector_and_only_prod() -> None:
+    prod = manifests.render("overlays/prod")
+    assert _config(prod)["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector:4317"
+    service = find(prod, "Service", "otel-collector")
+    assert [p["port"] for p in service["spec"]["ports"]] == [4317]
+    export = find(prod, "NetworkPolicy", "otel-export")
+    for name in policy.SERVICES:
+        labels = find(prod, "Deployment", name)["spec"]["template"]["metadata"]["labels"]
+        assert policy.selector_matches(export["spec"]["podSelector"], labels), name
+    for target in ("base", "overlays/dev"):
+        objects = manifests.render(target)
+        assert "OTEL_EXPORTER_OTLP_ENDPOINT" not in _config(objects)
+        assert not [o for o in objects if o["metadata"]["name"].startswith("otel-")]
+
+
+def test_checker_keeps_the_collector_in_bounds() -> None:
+    objects = manifests.render("overlays/prod")
+    collector = find(objects, "NetworkPolicy", "otel-collector")
+    selector = collector["spec"]["egress"][0]["to"][0]["namespaceSelector"]["matchLabels"]
+    selector["kubernetes.io/metadata.name"] = "kube-system"
+    del _pod(objects, "otel-collector")["containers"][0]["readinessProbe"]["httpGet"]
+    assert policy.check_all(objects) == [
+        "Deployment/otel-collector container otel-collector: readinessProbe is not an HTTP "
+        "probe on 13133",
+        "NetworkPolicy/otel-collector: otel-collector may leave the namespace",
     ]

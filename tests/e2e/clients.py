@@ -45,7 +45,8 @@ from mynumber.registry.v1 import registry_pb2_grpc as rpb_grpc
 from mynumber.tax.v1 import tax_pb2 as tpb
 from mynumber.tax.v1 import tax_pb2_grpc as tpb_grpc
 
-from mynumber_core.card import load_card, login_challenge_message
+from mynumber_core.card import login_challenge_message, unlock_card
+from mynumber_core.card_pin_client import PortalPinAuthority
 from mynumber_core.channels import Channels
 from mynumber_core.checkpoint import Checkpoint
 from mynumber_core.keyring import FieldCipher, Keyring
@@ -53,6 +54,7 @@ from mynumber_core.logverifier import TrustedLog, verify_checkpoint, verify_entr
 from mynumber_core.tls import TlsMaterial
 from mynumber_dev.cards import issue_demo_card
 from mynumber_dev.keys import keyring_path, tls_dir
+from tests.support.resident_device import PortalLogin, portal_login_for
 
 CREATED: list[Person] = []
 """Every resident the e2e tests registered in this process (for the invariant-1 scan)."""
@@ -145,6 +147,7 @@ class Clients:
         self.http_port = http_port
         self._channels: dict[str, Channels] = {}
         self._trusted: TrustedLog | None = None
+        self._portal_logins: dict[str, PortalLogin] = {}
 
     @classmethod
     def of(cls, running: Any) -> Clients:
@@ -282,15 +285,29 @@ class Clients:
         )
 
     def enrol_health(self, person: Person, *, valid_from: str = "2020-04-01") -> str:
-        """Open a national health insurance coverage; returns the insurer's token."""
-        from services.health.domain import make_insurer_number
+        """Open a health insurance coverage; returns the insurer's token.
 
+        National health insurance, or the late-elderly scheme (後期高齢者医療) for a person who
+        is 75 or over on ``valid_from``, as the law has it: a synthetic birth date then decides
+        nothing about whether the enrolment is accepted."""
+        from services.health.domain import late_elderly_start, make_insurer_number
+
+        start = dt.date.fromisoformat(valid_from)
+        elderly = start >= late_elderly_start(dt.date.fromisoformat(person.birth_date))
         response = self.health().Enrol(
             hpb.EnrolRequest(
                 my_number=person.my_number,
                 facts=person.registry_facts(),
-                insurer_number=make_insurer_number("03" + f"{200 + len(CREATED) % 100:03d}"),
-                plan=hpb.PLAN_TYPE_NATIONAL_HEALTH_INSURANCE,
+                insurer_number=(
+                    make_insurer_number("3903001")
+                    if elderly
+                    else make_insurer_number("03" + f"{200 + len(CREATED) % 100:03d}")
+                ),
+                plan=(
+                    hpb.PLAN_TYPE_LATE_ELDERLY
+                    if elderly
+                    else hpb.PLAN_TYPE_NATIONAL_HEALTH_INSURANCE
+                ),
                 insured=hpb.InsuredNumber(symbol="12", number=f"{next(_serial):07d}", branch="00"),
                 valid_from=valid_from,
                 income_category=hpb.INCOME_CATEGORY_GENERAL,
@@ -318,13 +335,35 @@ class Clients:
             self._trusted = TrustedLog(origin=name, key_name=name, public_key=public)
         return self._trusted
 
+    def portal_login(self, person: Person) -> PortalLogin:
+        """The portal's grant for the person, from a card login (the portal may not link by
+        number): a card issued at the counter signs a registry login challenge. Kept per
+        person while its grant works."""
+        key = person.my_number
+        login = self._portal_logins.get(key)
+        if login is not None:
+            try:
+                login.step_up("set_locks", {"locks": ""})  # any grant-bound call: still live?
+                return login
+            except grpc.RpcError:
+                pass
+        login = portal_login_for(
+            self.channel("registry", "municipality"),
+            self.channel("registry", "gateway"),
+            person.my_number,
+            person.registry_facts(),
+        )
+        self._portal_logins[key] = login
+        return login
+
     def verified_log(self, person: Person) -> tuple[Checkpoint, list[rpb.LogEntry]]:
         """Every log entry about the person (as the portal), each proven in the checkpoint.
 
         Pages through ``ListEntries``; each page's checkpoint is verified under the pinned
         key and each entry's leaf bytes are proven to be leaf ``index`` of that tree.
         """
-        token = self.link("gateway", person)
+        login = self.portal_login(person)
+        token = login.token
         stub = self.exchange_log()
         entries: list[rpb.LogEntry] = []
         after: int | None = None
@@ -333,7 +372,7 @@ class Clients:
             request = rpb.ListEntriesRequest(token=token, page_size=1000)
             if after is not None:
                 request.after_index, request.has_after = after, True
-            page = stub.ListEntries(request)
+            page = stub.ListEntries(request, metadata=login.metadata())
             checkpoint = verify_checkpoint(self.trusted_log(), page.checkpoint)
             for entry in page.entries:
                 verify_entry_inclusion(
@@ -354,7 +393,7 @@ class PortalSession:
     def __init__(self, http_port: int, card_file: Path, pin: str) -> None:
         self.origin = f"http://127.0.0.1:{http_port}"
         self.client = httpx.Client(base_url=self.origin, timeout=RPC_TIMEOUT)
-        card = load_card(card_file, pin)
+        card = unlock_card(card_file, pin, PortalPinAuthority(self.origin))
         challenge = self._ok(self.client.post("/api/login/challenge")).json()
         assert challenge["audience"] == self.origin, "the challenge names another portal"
         message = login_challenge_message(

@@ -36,7 +36,9 @@ def _start(var: Path, backend: str) -> Iterator[RunningPlatform]:
         postgres = "postgresql+psycopg://postgres@127.0.0.1:5432"
         prefix = f"e2e_{uuid.uuid4().hex[:8]}"
     platform = Platform(var=var, postgres=postgres, fixed_ports=False, db_prefix=prefix)
-    platform.start()
+    # Start-up is migrations plus imports: seconds on an idle machine, but CI saw the registry
+    # take over 60 s at load average 30, so the budget is generous (a hang still fails).
+    platform.start(timeout=180)
     try:
         residents = seed_platform(
             var,

@@ -32,10 +32,10 @@ from mynumber.pension.v1 import pension_pb2 as ppb
 from mynumber.registry.v1 import registry_pb2 as rpb
 from mynumber.tax.v1 import tax_pb2 as tpb
 
-from mynumber_core.structs import to_struct
 from tests.e2e.clients import CREATED, Clients, Person, PortalSession, ServiceDb, key
 from tests.e2e.conftest import RunningPlatform
 from tests.e2e.scan import needles, scan, sqlite_and_logs
+from tests.support.sealing import sealed_payload, sealed_payloads
 
 pytestmark = pytest.mark.e2e
 T = TypeVar("T")
@@ -290,8 +290,18 @@ def test_a_move_reaches_every_agency_once_under_its_own_token(
             token=tokens["municipality"],
             event_type="address_changed",
             event_id=event_id,
-            payload=to_struct(
-                {"address": new_address, "effective_date": TODAY.isoformat(), "reason": "move"}
+            sealed_payloads=sealed_payloads(
+                clients.var,
+                [*tables, "portal"],
+                publisher="municipality",
+                event_type="address_changed",
+                event_id=event_id,
+                procedure="municipality.moving_onestop",
+                payload={
+                    "address": new_address,
+                    "effective_date": TODAY.isoformat(),
+                    "reason": "move",
+                },
             ),
             procedure="municipality.moving_onestop",
         )
@@ -304,7 +314,16 @@ def test_a_move_reaches_every_agency_once_under_its_own_token(
                 event_type="address_changed",
                 event_id=event_id,
                 publisher="municipality",
-                payload=to_struct({"address": "岩手県花巻市別の住所1番1号"}),
+                procedure="municipality.moving_onestop",
+                sealed_payload=sealed_payload(
+                    clients.var,
+                    publisher="municipality",
+                    receiver=service,
+                    event_type="address_changed",
+                    event_id=event_id,
+                    procedure="municipality.moving_onestop",
+                    payload={"address": "岩手県花巻市別の住所1番1号"},
+                ),
             )
         )
         assert answer.applied is False, service
@@ -504,7 +523,11 @@ def test_no_number_anywhere_after_the_flows(e2e_platform: RunningPlatform) -> No
         leaves = [bytes(r.leaf) for r in registry.rows("SELECT leaf FROM log_entries")]
     finally:
         registry.close()
-    assert len(leaves) > len(CREATED) * 4 and leaves
+    # The flows above exchanged data for every resident they registered on this platform; other
+    # e2e modules add to CREATED from platforms of their own, so the count is a floor, not a ratio.
+    assert len(leaves) >= 20, (
+        f"only {len(leaves)} exchange log entries: the flows above did not run"
+    )
     blobs["exchange log leaves"] = b"\n".join(leaves)
     assert any(p.endswith(".log") for p in blobs) and any(p.endswith(".db") for p in blobs)
     what = needles(rp.residents, names=False)

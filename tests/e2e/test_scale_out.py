@@ -12,22 +12,16 @@ and prove consistency across replicas.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 from mynumber.registry.v1 import registry_pb2 as pb
 from mynumber.registry.v1 import registry_pb2_grpc as pb_grpc
 
@@ -36,66 +30,15 @@ from mynumber_core.logverifier import TrustedLog, verify_append, verify_checkpoi
 from mynumber_core.structs import to_struct
 from mynumber_core.tls import TlsMaterial
 from mynumber_dev.demo import DemoResident
-from mynumber_dev.keys import keyring_path, tls_dir
-from mynumber_dev.platform import REPO, Platform, drop_databases, pick_port
+from mynumber_dev.keys import tls_dir
+from mynumber_dev.platform import Platform, drop_databases
+from mynumber_dev.replicas import Replica, start_replica
 from mynumber_dev.seed import seed_platform
 from tests.support.databases import postgres_available
 
 pytestmark = pytest.mark.e2e
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
 _SEX = {"male": pb.SEX_MALE, "female": pb.SEX_FEMALE}
-
-
-@dataclass
-class Replica:
-    """One registry process."""
-
-    address: str
-    log_path: Path
-    process: subprocess.Popen[bytes] | None = None
-
-
-def _start_replica(platform: Platform, name: str) -> Replica:
-    """Another registry process on the same database, keyring and certificate."""
-    port, health_port = pick_port(None), pick_port(None)
-    env = {
-        **os.environ,
-        "MYNUMBER_GRPC_PORT": str(port),
-        "MYNUMBER_HEALTH_PORT": str(health_port),
-        "MYNUMBER_METRICS_PORT": str(pick_port(None)),
-        "MYNUMBER_DATABASE_URL": platform.database_url("registry"),
-        "MYNUMBER_KEYRING_PATH": str(keyring_path(platform.var, "registry")),
-        "MYNUMBER_TLS_DIR": str(tls_dir(platform.var, "registry")),
-        "MYNUMBER_ENDPOINTS": json.dumps(platform.endpoints),
-        "MYNUMBER_LOG_FORMAT": "json",
-        "PYTHONPATH": os.pathsep.join(
-            [str(REPO), str(REPO / "src"), str(REPO / "gen"), os.environ.get("PYTHONPATH", "")]
-        ),
-    }
-    log_path = platform.var / "log" / f"{name}.log"
-    with log_path.open("ab") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "services.registry"],
-            env=env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            cwd=REPO,
-        )
-    replica = Replica(f"127.0.0.1:{port}", log_path, process)
-    with grpc.insecure_channel(f"127.0.0.1:{health_port}") as channel:
-        health = health_pb2_grpc.HealthStub(channel)
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"{name} exited: {log_path.read_text()[-2000:]}")
-            try:
-                status = health.Check(health_pb2.HealthCheckRequest(), timeout=1).status
-                if status == health_pb2.HealthCheckResponse.SERVING:
-                    return replica
-            except grpc.RpcError:
-                pass
-            assert time.monotonic() < deadline, f"{name} did not become SERVING"
-            time.sleep(0.1)
 
 
 class TwoReplicas:
@@ -124,7 +67,7 @@ def two_replicas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoReplic
     platform = Platform(
         var=var,
         postgres=PG_SERVER,
-        services=["registry", "tax"],
+        services=["registry", "tax", "pension"],
         fixed_ports=False,
         db_prefix=prefix,
     )
@@ -134,16 +77,11 @@ def two_replicas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoReplic
         residents = seed_platform(
             var, platform.endpoints, platform.services, 8, progress=lambda _: None
         )
-        second = _start_replica(platform, "registry-2")
+        second = start_replica(platform, "registry-2")
         yield TwoReplicas(platform, second, residents)
     finally:
-        if second is not None and second.process is not None:
-            second.process.send_signal(signal.SIGTERM)
-            try:
-                second.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                second.process.kill()
-                second.process.wait()
+        if second is not None:
+            second.stop()
         platform.stop()
         drop_databases(PG_SERVER, prefix)
 
@@ -264,7 +202,14 @@ def test_queries_through_both_replicas_leave_one_consistent_log(
         assert mine == sorted(mine) and len(set(mine)) == len(mine), name  # strictly increasing
     assert min(every) >= first.size
 
-    # Both replicas now sign the same checkpoint: same size, same root, one key.
+    # Checkpoints are signed off the exchange path (at most every 200 ms, by either replica)
+    # and stored once per size: wait until the newest covers every entry written above.
+    deadline = time.monotonic() + 10
+    while verify_checkpoint(trusted, _checkpoint(per_replica[0])[1]).size <= max(every):
+        assert time.monotonic() < deadline, "no checkpoint covered the new entries in 10 s"
+        time.sleep(0.05)
+    time.sleep(0.5)  # and let the last entries' checkpoint (if any) land
+    # Both replicas now serve the same checkpoint: same size, same root, one key.
     notes = [_checkpoint(c) for c in per_replica]
     assert notes[0][1] == notes[1][1]
     checkpoints = [verify_checkpoint(trusted, note) for _, note in notes]

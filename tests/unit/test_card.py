@@ -25,6 +25,7 @@ from mynumber_core.card import (
     Card,
     CardError,
     CardRejected,
+    CardVerifier,
     RejectReason,
     action_message,
     load_card,
@@ -37,7 +38,9 @@ from mynumber_core.card import (
     verify_card_signature,
     write_card_file,
 )
+from mynumber_core.registry_client import CardHolderRecord, RevocationList
 from services.registry.cards import CA_NOT_AFTER, CardAuthority, derive_ca_key
+from tests.support.fake_registry import FakeRegistry
 
 NOW = dt.datetime(2026, 4, 1, 9, 0, tzinfo=dt.UTC)
 PEM = serialization.Encoding.PEM
@@ -506,3 +509,54 @@ def test_card_ca_rejects_wrong_key_types_and_forged_csrs() -> None:
     tampered = x509.load_der_x509_csr(bytes(der)).public_bytes(PEM)
     with pytest.raises(errors.InvalidInput, match="signature"):
         authority.certify(tampered, NOW)
+
+
+# ------------------------------------------------------------- the verifier and its CRL cache
+
+
+class _CountingRegistry(FakeRegistry):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fetches = 0
+
+    def revocation_list(self) -> RevocationList:
+        self.fetches += 1
+        return super().revocation_list()
+
+
+def test_the_verifier_caches_the_crl_for_its_time_then_sees_a_revocation(
+    ca: IndependentCa, card_key: ec.EllipticCurvePrivateKey, card_cert: bytes
+) -> None:
+    registry = _CountingRegistry()
+    registry.revocation = RevocationList(ca.crl(), ca.pem)
+    ticks = [100.0]
+    verifier = CardVerifier(
+        registry, cache_seconds=30.0, monotonic=lambda: ticks[0], clock=lambda: NOW
+    )
+    signature = _sign(card_key, MESSAGE)
+    serial = serial_hex(_serial_of(card_cert))
+    assert verifier.verify(card_cert, MESSAGE, signature) == serial
+    registry.revocation = RevocationList(ca.crl([_serial_of(card_cert)]), ca.pem)
+    ticks[0] += 29.0
+    assert verifier.verify(card_cert, MESSAGE, signature) == serial  # cached list
+    assert registry.fetches == 1
+    ticks[0] += 2.0
+    with pytest.raises(CardRejected) as rejected:
+        verifier.verify(card_cert, MESSAGE, signature)
+    assert rejected.value.reason is RejectReason.REVOKED and registry.fetches == 2
+
+
+def test_a_zero_cache_fetches_every_time_and_identify_asks_the_registry(
+    ca: IndependentCa, card_key: ec.EllipticCurvePrivateKey, card_cert: bytes
+) -> None:
+    registry = _CountingRegistry()
+    registry.revocation = RevocationList(ca.crl(), ca.pem)
+    verifier = CardVerifier(registry, cache_seconds=0, clock=lambda: NOW)
+    signature = _sign(card_key, MESSAGE)
+    for _ in range(3):
+        verifier.verify(card_cert, MESSAGE, signature)
+    assert registry.fetches == 3
+    registry.card_holders["0a1b"] = CardHolderRecord("tok-1", active=True)
+    assert verifier.identify("0a1b") == CardHolderRecord("tok-1", active=True)
+    with pytest.raises(errors.NotFound):
+        verifier.identify("ffff")

@@ -13,11 +13,13 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from mynumber_core.calendar import today_jst
 from mynumber_core.errors import InvalidInput
 from mynumber_core.facts import (
     MAX_ADDRESS,
     MAX_NAME,
     BasicFacts,
+    address_of_event,
     normalize_for_match,
     parse_birth_date,
 )
@@ -174,7 +176,7 @@ def test_invalid_facts_name_the_field_not_the_value(
 
 
 def test_future_birth_date_is_rejected() -> None:
-    tomorrow = dt.date.today() + dt.timedelta(days=1)
+    tomorrow = today_jst() + dt.timedelta(days=1)  # births are dated in Japan's time
     with pytest.raises(InvalidInput, match="between 1880-01-01 and today"):
         parse_birth_date(tomorrow.isoformat())
     assert parse_birth_date("2020-02-29", today=dt.date(2024, 1, 1)) == dt.date(2020, 2, 29)
@@ -206,3 +208,16 @@ def test_control_and_format_characters_are_rejected(junk: str) -> None:
     assume(junk.strip())
     with pytest.raises(InvalidInput):
         BasicFacts.parse("山田" + junk + "太郎", "1990-01-01", "male", "x")
+
+
+@given(st.one_of(st.text(max_size=MAX_ADDRESS + 20), st.integers(), st.none()))
+def test_an_address_change_event_carries_a_bounded_address(raw: object) -> None:
+    try:
+        address = address_of_event({"address": raw})
+    except InvalidInput as exc:
+        assert "address" in exc.message
+        collapsed = " ".join(raw.split()) if isinstance(raw, str) else ""
+        assert not collapsed or len(collapsed) > MAX_ADDRESS
+        return
+    assert isinstance(raw, str) and address == " ".join(raw.split())
+    assert 0 < len(address) <= MAX_ADDRESS

@@ -182,3 +182,14 @@ def test_derive_key_separates_purposes() -> None:
         master, "mynumber/token/tax/v2"
     )
     assert len(derive_key(master, "x", 64)) == 64
+
+
+def test_add_missing_adds_only_absent_keysets(tmp_path: Path) -> None:
+    keyring = Keyring.generate(["data"])
+    data_key = keyring.keyset("data").active_key
+    assert keyring.add_missing(["data", "hpke"]) == ["hpke"]
+    assert keyring.keyset("data").active_key == data_key
+    assert keyring.keyset("hpke").active == "hpke-1"
+    assert keyring.add_missing(["data", "hpke"]) == []
+    keyring.save(tmp_path / "k.json")
+    assert Keyring.load(tmp_path / "k.json").names() == ["data", "hpke"]

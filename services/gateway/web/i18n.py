@@ -3,10 +3,16 @@
 Besides the page texts (:data:`TEXTS`) this is the label catalogue of what agencies hold:
 every field of every item (:data:`FIELDS`, keyed ``item.field`` or just ``field``), the
 values of coded fields (:data:`VALUES`, keyed ``item.field=value`` or ``field=value``), how a
-field is formatted (:data:`KINDS`: yen, dates, fiscal years, months, ...), the order fields
-are shown in (:data:`ORDER`), and the exchange log's items, procedures and outcomes. An unknown
-field or value falls back to a readable form of its key (``insured_symbol`` → "Insured
-symbol"), never to a blank.
+field is formatted (:data:`KINDS`: yen, dates, fiscal years, months, ...), and the exchange
+log's procedures and outcomes. Item and event titles (:data:`ITEMS`) and the order an item's
+fields are shown in (:data:`ORDER`) come from the item catalogue, :mod:`mynumber_core.items`.
+An unknown field or value falls back to a readable form of its key (``insured_symbol`` →
+"Insured symbol"), never to a blank.
+
+One module of about 800 lines on purpose: some 510 of them are the translation tables
+themselves (:data:`TEXTS`, :data:`FIELDS`, :data:`VALUES`, :data:`KINDS`, :data:`PROCEDURES`,
+...), data rather than logic, kept beside the ~180 lines of language negotiation and
+formatting that read them so a label and its use are found in one place.
 """
 
 from __future__ import annotations
@@ -15,6 +21,9 @@ import datetime as dt
 import re
 from typing import Any
 
+from babel import Locale
+
+from mynumber_core import items
 from mynumber_core.calendar import JST
 
 LANGS = ("ja", "en")
@@ -43,7 +52,23 @@ TEXTS: dict[str, tuple[str, str]] = {
         "このコードを他人に教えないでください。職員がコードを尋ねることはありません。",
         "Never give this code to anyone. Staff will never ask you for it.",
     ),
+    "passkey_login_heading": ("パスキーでログイン", "Log in with a passkey"),
+    "passkey_login": ("パスキーでログイン", "Log in with a passkey"),
+    "passkey_heading": ("パスキー", "Passkey"),
+    "passkey_intro": (
+        "この端末にパスキーを登録すると、次回からカードなしでポータルを開けます。"
+        "情報の閲覧や手続きには引き続きマイナンバーカードが必要です。",
+        "Register a passkey on this device to open the portal without your card next time. "
+        "Reading your information and any procedure still need your My Number Card.",
+    ),
+    "passkey_register": ("パスキーを登録", "Register a passkey"),
+    "passkey_registered": ("パスキーを登録しました。", "Your passkey is registered."),
+    "passkey_failed": ("パスキーを使えませんでした。", "The passkey could not be used."),
     "code": ("ワンタイムコード", "One-time code"),
+    "match_number": (
+        "承認する端末で入力する番号（この画面にだけ表示されます）",
+        "Number to type on the approving device (shown on this screen only)",
+    ),
     "expires": ("有効期限", "Expires"),
     "me": ("わたしの情報", "My information"),
     "log": ("やりとり履歴", "Exchange log"),
@@ -54,6 +79,28 @@ TEXTS: dict[str, tuple[str, str]] = {
     "applications": ("申請", "Applications"),
     "locks": ("ロック", "Locks"),
     "businesses": ("民間送達サービス", "Business delivery"),
+    "pension_records": ("年金記録の確認", "Pension records"),
+    "pension_records_intro": (
+        "持ち主のわからない年金記録のうち、あなたのものかもしれない記録です。記録の期間・事業所"
+        "（または市区町村）・納付月数だけを表示しています。マイナンバーカードで承認して、"
+        "ご自分の記録かどうかをお知らせください。",
+        "Pension records nobody could be found for that may be yours. Only the period, the "
+        "employer (or municipality) and the months paid are shown. Tell us with your My Number "
+        "Card whether each is yours.",
+    ),
+    "record_confirm": ("自分の記録です", "This is my record"),
+    "record_reject": ("自分の記録ではありません", "This is not my record"),
+    "record_status_notified": ("確認待ち", "Waiting for your decision"),
+    "record_status_confirmed": ("統合済み", "Merged into your record"),
+    "record_status_rejected": ("あなたの記録ではないと回答済み", "You said it is not yours"),
+    "no_pension_records": (
+        "確認が必要な年金記録はありません。",
+        "No pension records are waiting for you.",
+    ),
+    "record_number": ("記録番号", "Record number"),
+    "record_months": ("納付月数", "Months paid"),
+    "record_period": ("期間", "Period"),
+    "record_employer": ("事業所・市区町村", "Employer or municipality"),
     "no_record": ("記録はありません", "No record"),
     "denied": ("取得が許可されていません", "Not permitted"),
     "unavailable": ("現在取得できません", "Not available right now"),
@@ -80,6 +127,18 @@ TEXTS: dict[str, tuple[str, str]] = {
     "verified": ("検証済み", "Verified"),
     "failed": ("検証できません", "Proof failed"),
     "proof_failed": ("検証できません", "Proof failed"),
+    "proof_pending": ("取り込み待ち", "Pending inclusion"),
+    "proof_pending_help": (
+        "「取り込み待ち」の記録は記録済みで、次の署名付きチェックポイント（通常 1 秒以内）に"
+        "含まれると検証済みになります。",
+        "“Pending inclusion” entries are recorded; they show as verified once the next signed "
+        "checkpoint (usually within a second) covers them.",
+    ),
+    "device_check": ("この端末での検証", "Checked on this device"),
+    "device_checking": (
+        "この端末で検証しています…（JavaScript が必要です）",
+        "Checking on this device… (needs JavaScript)",
+    ),
     "checkpoint_failed": (
         "チェックポイントの署名を検証できません",
         "The checkpoint signature could not be verified",
@@ -206,14 +265,56 @@ TEXTS: dict[str, tuple[str, str]] = {
 }
 
 
+# One element of Accept-Language (RFC 9110 §12.5.4): a language range and an optional weight.
+_ACCEPT_ITEM = re.compile(
+    r"\s*(?P<range>\*|[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*)\s*"
+    r"(?:;\s*q\s*=\s*(?P<q>0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?))?\s*",
+    re.ASCII,
+)
+
+
+def language_ranges(header: str) -> list[tuple[str, float]]:
+    """(range, weight) of each well-formed element of an Accept-Language header, in order;
+    malformed elements are left out."""
+    ranges = []
+    for element in header.split(","):
+        match = _ACCEPT_ITEM.fullmatch(element)
+        if match is not None and element.strip():
+            ranges.append((match["range"], float(match["q"]) if match["q"] else 1.0))
+    return ranges
+
+
+def negotiate(header: str | None) -> str:
+    """The best of :data:`LANGS` for an Accept-Language header, else Japanese.
+
+    Ranges are tried by weight, highest first (equal weights in the header's order; ``q=0``
+    means "not this one"); Babel matches each against :data:`LANGS` (``en-GB`` → English).
+    ``*`` stands for any language the header does not name. ``fr,en;q=0.8`` → English."""
+    ranges = language_ranges(header or "")
+    named = {language.split("-")[0].lower() for language, _ in ranges}
+    by_weight = sorted(
+        ((-weight, position, language) for position, (language, weight) in enumerate(ranges)),
+    )
+    for negative_weight, _, language in by_weight:
+        if negative_weight == 0:
+            break
+        if language == "*":
+            unnamed = [lang for lang in (DEFAULT_LANG, *LANGS) if lang not in named]
+            if unnamed:
+                return unnamed[0]
+            continue
+        best = Locale.negotiate([language], LANGS, sep="-")
+        if best is not None:
+            return str(best)
+    return DEFAULT_LANG
+
+
 def pick_lang(query: str | None, cookie: str | None, accept: str | None) -> str:
     """The page language: ``?lang=``, then the cookie, then Accept-Language, then Japanese."""
     for candidate in (query, cookie):
         if candidate in LANGS:
             return str(candidate)
-    if accept and accept.lower().startswith("en"):
-        return "en"
-    return DEFAULT_LANG
+    return negotiate(accept)
 
 
 def translator(lang: str) -> dict[str, str]:
@@ -273,6 +374,13 @@ FIELDS: dict[str, Pair] = {
     "claim_id": ("請求番号", "Claim number"),
     "approved": ("審査結果", "Decision"),
     "annual_amount": ("年金額（年額）", "Annual amount"),
+    "estimated_annual_amount": ("老齢基礎年金の見込額（年額）", "Estimated old-age pension a year"),
+    "merged_records": ("統合された年金記録", "Pension records merged into yours"),
+    "record_id": ("記録番号", "Record number"),
+    "period_start": ("期間（開始）", "Period from"),
+    "period_end": ("期間（終了）", "Period to"),
+    "employer": ("事業所・市区町村", "Employer or municipality"),
+    "pension_record.months": ("納付月数", "Months paid"),
     # tax: tax_summary, income, amounts_due
     "reference_number": ("整理番号", "Taxpayer reference number"),
     "years": ("年分ごとの状況", "By tax year"),
@@ -449,6 +557,7 @@ KINDS: dict[str, str] = {
             "amount_yen",
             "total_yen",
             "annual_amount",
+            "estimated_annual_amount",
         ],
         "yen",
     ),
@@ -472,7 +581,9 @@ KINDS: dict[str, str] = {
     "year": "tax_year",
     "medical_expenses.year": "year",
     "birth_year": "year",
-    **dict.fromkeys(["contribution_months", "months_paid", "months_exempt"], "months"),
+    **dict.fromkeys(
+        ["contribution_months", "months_paid", "months_exempt", "pension_record.months"], "months"
+    ),
     "copay_percent": "copay",
     "size": "people",
     "dose": "dose",
@@ -495,126 +606,15 @@ KINDS: dict[str, str] = {
 }
 """How a field's value is shown (anything else: a label from :data:`VALUES`, or the text)."""
 
-ORDER: dict[str, tuple[str, ...]] = {
-    "basic_facts": (
-        "name",
-        "name_kana",
-        "birth_date",
-        "sex",
-        "address",
-        "resident_type",
-        "nationality",
-        "residence_status",
-        "period_of_stay_until",
-        "status",
-        "status_date",
-    ),
-    "household": (
-        "household_id",
-        "relationship",
-        "is_householder",
-        "size",
-        "members",
-        "birth_year",
-        "is_subject",
-    ),
-    "ltc_certification": (
-        "certified",
-        "level",
-        "needs_care",
-        "certified_on",
-        "valid_from",
-        "valid_until",
-    ),
-    "pension_record": (
-        "basic_pension_number",
-        "category",
-        "enrolled_on",
-        "contribution_months",
-        "contributions",
-        "fiscal_year",
-        "months_paid",
-        "months_exempt",
-        "amount_paid",
-        "exemptions",
-        "application_id",
-        "level",
-        "rejected",
-        "claims",
-        "claim_id",
-        "approved",
-        "annual_amount",
-        "reason",
-    ),
-    "tax_summary": (
-        "reference_number",
-        "years",
-        "year",
-        "assessed",
-        "total_income",
-        "taxable_income",
-        "medical_deduction",
-        "tax_total",
-        "withholding",
-        "paid",
-        "due",
-        "refundable",
-        "refund",
-        "amount",
-        "status",
-    ),
-    "coverage": (
-        "current",
-        "periods",
-        "status",
-        "plan",
-        "insurer_number",
-        "insured_symbol",
-        "insured_number",
-        "insured_branch",
-        "valid_from",
-        "valid_to",
-        "copay_percent",
-    ),
-    "medical_expenses": (
-        "year",
-        "total_yen",
-        "visits",
-        "date",
-        "provider",
-        "category",
-        "amount_yen",
-    ),
-    "vaccinations": ("vaccinations", "vaccine", "name", "dose", "date"),
-}
+ORDER: dict[str, tuple[str, ...]] = {i.name: i.fields for i in items.PORTAL_ITEMS}
 """The order a resident reads an item's fields in; unknown fields follow, in their order."""
 
 HIDDEN_WHEN_LABELLED: dict[str, str] = {"vaccinations.name": "vaccine"}
 """``item.field`` → a sibling field: the field repeats the sibling's catalogue label, so it
 is left out when the sibling's value has one."""
 
-ITEMS: dict[str, Pair] = {
-    "basic_facts": ("住民票の基本情報", "Resident record"),
-    "household": ("世帯情報", "Household"),
-    "ltc_certification": ("要介護認定", "Long-term care certification"),
-    "pension_record": ("年金記録", "Pension record"),
-    "amounts_due": ("お支払いが必要な金額", "Amounts due"),
-    "income": ("所得", "Income"),
-    "tax_summary": ("税の情報", "Tax summary"),
-    "coverage": ("医療保険の資格", "Health insurance coverage"),
-    "medical_expenses": ("医療費", "Medical expenses"),
-    "care_flags": ("要配慮情報（障害・継続的な医療）", "Care needs (disability, ongoing care)"),
-    "vaccinations": ("予防接種の記録", "Vaccinations"),
-    "payout_account": ("公金受取口座", "Payout account"),
-    "address_changed": ("住所変更の通知", "Address change"),
-    "number_reissued": ("個人番号の再交付の通知", "Number reissued"),
-    "inbox.document": ("受信箱への文書", "Document for your inbox"),
-    "notice": ("お知らせ", "Notice"),
-    "application.pension_exemption": ("免除申請", "Exemption application"),
-    "application.move_out": ("転出届", "Move-out notice"),
-    "payment": ("お支払いの通知", "Payment"),
-}
-"""Items and event types as the exchange log names them."""
+ITEMS: dict[str, Pair] = items.titles_by_name()
+"""Items and event types as the exchange log names them (from :mod:`mynumber_core.items`)."""
 
 PROCEDURES: dict[str, Pair] = {
     "portal.my_information": ("マイナポータルでの閲覧", "Viewed on the portal"),
@@ -622,6 +622,7 @@ PROCEDURES: dict[str, Pair] = {
     "pension.exemption": ("国民年金保険料の免除審査", "Pension contribution exemption"),
     "pension.claim": ("年金の請求", "Pension claim"),
     "pension.notice": ("年金のお知らせ", "Pension notice"),
+    "pension.record_reconciliation": ("年金記録の照合", "Pension record reconciliation"),
     "tax.medical_deduction": ("医療費控除", "Medical-expense deduction"),
     "tax.refund": ("還付金の支払", "Tax refund"),
     "tax.withholding": ("源泉徴収票の交付", "Withholding slip"),

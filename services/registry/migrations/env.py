@@ -5,6 +5,7 @@ from services.registry import (
     abuse_models,  # noqa: F401  (abuse tables are in Base.metadata)
     card_models,  # noqa: F401  (the cards table is in Base.metadata)
     claim_pins,  # noqa: F401  (claim PIN tables are in Base.metadata)
+    grant_models,  # noqa: F401  (resident grants and challenges are in Base.metadata)
 )
 from services.registry.models import Base
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import importlib
 import itertools
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -23,7 +24,17 @@ from faker import Faker
 from mynumber.registry.v1 import registry_pb2 as pb
 from mynumber.registry.v1 import registry_pb2_grpc as pb_grpc
 
-from mynumber_core.card import Card, action_message, load_card, login_challenge_message
+from mynumber_core.card import (
+    CARD_FILE_FORMAT,
+    Card,
+    PinAuthority,
+    action_message,
+    card_serial,
+    load_card,
+    login_challenge_message,
+    unlock_card,
+)
+from mynumber_core.card_pin_client import GrpcPinAuthority
 from mynumber_dev.cards import issue_demo_card
 from mynumber_dev.demo import DemoResident
 from services.gateway.wiring import Gateway, build_gateway, build_http_app
@@ -54,8 +65,16 @@ class CardHolder:
     pin: str
     municipality_token: str
 
+    authority: PinAuthority | None = None
+    """The card authority's PIN step (set by PortalEnv.make_resident)."""
+
     def card(self) -> Card:
-        """The unlocked card."""
+        """The unlocked card: a legacy file offline, a ``mynumber-card/2`` one online."""
+        if (
+            self.authority is not None
+            and json.loads(self.card_path.read_text()).get("format") == CARD_FILE_FORMAT
+        ):
+            return unlock_card(self.card_path, self.pin, self.authority)
         return load_card(self.card_path, self.pin)
 
 
@@ -81,17 +100,29 @@ def serve_http(app: Any, port: int) -> Iterator[str]:
 class PortalEnv:
     """The stack, the HTTP portal and helpers to make residents and log them in."""
 
-    def __init__(self, var: Path, database: DatabaseFactory, agencies: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        var: Path,
+        database: DatabaseFactory,
+        agencies: tuple[str, ...],
+        host: str = "127.0.0.1",
+    ) -> None:
         self.var = var
+        self.host = host  # "localhost" for WebAuthn, whose RP ID must be a domain
         self.agencies = tuple(a for a in agencies if available(a))
         self.http_port = free_port()
-        self.origin = f"http://127.0.0.1:{self.http_port}"
+        self.origin = f"http://{host}:{self.http_port}"
         overrides = {
             "gateway": {
                 "public_origin": self.origin,
                 "http_port": self.http_port,
                 "crl_cache_seconds": 0,
                 "session_ttl_seconds": 300,
+                # Every test resident logs in from 127.0.0.1: limits fit a whole module.
+                "rate_login_per_ip": "10000 per minute",
+                "rate_per_ip": "100000 per minute",
+                # One session drives a whole module (the API fuzz sends thousands of requests).
+                "rate_per_session": "100000 per minute",
             }
         }
         self.stack = Stack(
@@ -110,7 +141,7 @@ class PortalEnv:
                 with serve_http(
                     build_http_app(self.gateway.settings, self.gateway), self.http_port
                 ) as url:
-                    self.url = url
+                    self.url = url.replace("127.0.0.1", self.host)
                     yield self
             finally:
                 self.gateway.stop()
@@ -170,12 +201,17 @@ class PortalEnv:
         issue_demo_card(
             self.stack.channel("registry", as_identity="municipality"), token, path, pin
         )
-        return CardHolder(demo, path, pin, token)
+        authority = GrpcPinAuthority(
+            pb_grpc.CardsStub(self.stack.channel("registry", as_identity="gateway"))
+        )
+        return CardHolder(demo, path, pin, token, authority)
 
     def revoke(self, resident: CardHolder) -> None:
         """Revoke the resident's card at the counter."""
         pb_grpc.CardsStub(self.stack.channel("registry", as_identity="municipality")).RevokeCard(
-            pb.RevokeCardRequest(token=resident.municipality_token, serial=resident.card().serial)
+            pb.RevokeCardRequest(
+                token=resident.municipality_token, serial=card_serial(resident.card_path)
+            )
         )
 
     # ------------------------------------------------------------------ HTTP helpers

@@ -26,9 +26,16 @@ from mynumber.registry.v1.registry_pb2_grpc import HubStub, RegistryStub
 from sqlalchemy import func, select
 
 from mynumber_core.db import Database
-from mynumber_core.structs import from_struct, to_struct
+from mynumber_core.structs import to_struct
 from services.health import models
 from services.health.domain import make_insurer_number
+from tests.support.sealing import (
+    open_provided,
+    open_query,
+    recipient,
+    sealed_payload,
+    sealed_payloads,
+)
 from tests.support.stack import Stack
 
 TODAY = dt.date.today()
@@ -81,7 +88,8 @@ class Env:
 
 @pytest.fixture
 def env(tmp_path: Path, backend: Callable[[str], str]) -> Iterator[Env]:
-    with Stack(tmp_path, ["registry", "health"], database=backend) as stack:
+    # tax runs too: it asks health through the hub, and the hub seals answers to its key.
+    with Stack(tmp_path, ["registry", "health", "tax"], database=backend) as stack:
         db = Database.from_url(backend("health"))
         yield Env(
             stack,
@@ -108,17 +116,16 @@ def enrol_request(resident: Resident, **overrides: Any) -> pb.EnrolRequest:
 
 
 def provide(env: Env, token: str, item: str, params: dict[str, Any] | None = None) -> dict:
-    response = env.provider.Provide(
-        exchange_pb2.ProvideRequest(
-            token=token,
-            item=item,
-            procedure="portal.my_information",
-            request_id=uuid.uuid4().hex,
-            requester="portal",
-            params=to_struct(params),
-        )
+    request = exchange_pb2.ProvideRequest(
+        token=token,
+        item=item,
+        procedure="portal.my_information",
+        request_id=uuid.uuid4().hex,
+        requester="portal",
+        params=to_struct(params),
+        recipient=recipient(env.stack.var, "portal"),
     )
-    return from_struct(response.data)
+    return open_provided(env.stack.var, "health", request, env.provider.Provide(request))
 
 
 def test_enrol_and_check_eligibility(env: Env) -> None:
@@ -426,17 +433,16 @@ def test_records_and_every_provided_item(env: Env) -> None:
         registry_pb2.LinkRequest(my_number=yui.my_number, facts=yui.facts)
     ).token
     hub = HubStub(env.stack.channel("registry", as_identity="tax"))
-    answer = hub.Query(
-        registry_pb2.QueryRequest(
-            token=tax_token,
-            provider="health",
-            item="medical_expenses",
-            procedure="tax.medical_deduction",
-            request_id=uuid.uuid4().hex,
-            params=to_struct({"year": LAST_YEAR}),
-        )
+    ask = registry_pb2.QueryRequest(
+        token=tax_token,
+        provider="health",
+        item="medical_expenses",
+        procedure="tax.medical_deduction",
+        request_id=uuid.uuid4().hex,
+        params=to_struct({"year": LAST_YEAR}),
     )
-    assert from_struct(answer.data)["total_yen"] == 2_860 + 1_230 + 4_410
+    answer = open_query(env.stack.var, "tax", ask, hub.Query(ask))
+    assert answer["total_yen"] == 2_860 + 1_230 + 4_410
     # Tax may not read care flags: the access-rights table has no such row.
     with pytest.raises(grpc.RpcError) as info:
         hub.Query(
@@ -451,31 +457,40 @@ def test_records_and_every_provided_item(env: Env) -> None:
     assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
+def _address_event(env: Env, token: str, address: str) -> exchange_pb2.DeliverRequest:
+    """An address change as the hub delivers it: sealed by the municipality to health."""
+    event_id = uuid.uuid4().hex
+    return exchange_pb2.DeliverRequest(
+        token=token,
+        event_type="address_changed",
+        event_id=event_id,
+        publisher="municipality",
+        procedure="municipality.moving_onestop",
+        sealed_payload=sealed_payload(
+            env.stack.var,
+            publisher="municipality",
+            receiver="health",
+            event_type="address_changed",
+            event_id=event_id,
+            procedure="municipality.moving_onestop",
+            payload={"address": address},
+        ),
+    )
+
+
 def test_address_change_is_applied_once_and_notices_are_relayed(env: Env) -> None:
     mao = env.register(
         "伊藤 真央", "2001-07-07", registry_pb2.SEX_FEMALE, "福岡県福岡市中央区天神1-1"
     )
     token = env.api.Enrol(enrol_request(mao)).token
-    event = exchange_pb2.DeliverRequest(
-        token=token,
-        event_type="address_changed",
-        event_id=uuid.uuid4().hex,
-        publisher="municipality",
-        payload=to_struct({"address": "福岡県福岡市博多区博多駅前2-2"}),
-    )
+    event = _address_event(env, token, "福岡県福岡市博多区博多駅前2-2")
     assert env.provider.Deliver(event).applied is True
     assert env.provider.Deliver(event).applied is False
     with env.db.transaction() as session:
         insured = session.scalars(select(models.Insured)).one()
         assert insured.address == "福岡県福岡市博多区博多駅前2-2"
         assert insured.address_version == 1
-    bad = exchange_pb2.DeliverRequest(
-        token=token,
-        event_type="address_changed",
-        event_id=uuid.uuid4().hex,
-        publisher="municipality",
-        payload=to_struct({"address": ""}),
-    )
+    bad = _address_event(env, token, "")
     with pytest.raises(grpc.RpcError) as info:
         env.provider.Deliver(bad)
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
@@ -483,12 +498,21 @@ def test_address_change_is_applied_once_and_notices_are_relayed(env: Env) -> Non
 
     # Published by the municipality through the real hub, and redelivered: still once.
     hub = HubStub(env.stack.channel("registry", as_identity="municipality"))
+    move_id = uuid.uuid4().hex
     publish = registry_pb2.PublishRequest(
         token=mao.municipality_token,
         event_type="address_changed",
-        event_id=uuid.uuid4().hex,
-        payload=to_struct({"address": "福岡県北九州市小倉北区城内1-1"}),
+        event_id=move_id,
         procedure="municipality.moving_onestop",
+        sealed_payloads=sealed_payloads(
+            env.stack.var,
+            ["health"],
+            publisher="municipality",
+            event_type="address_changed",
+            event_id=move_id,
+            procedure="municipality.moving_onestop",
+            payload={"address": "福岡県北九州市小倉北区城内1-1"},
+        ),
     )
     assert "health" in hub.Publish(publish).delivered_to
     hub.Publish(publish)

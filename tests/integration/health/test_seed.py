@@ -12,9 +12,10 @@ from mynumber.registry.v1 import registry_pb2
 from mynumber.registry.v1.registry_pb2_grpc import RegistryStub
 from structlog.testing import capture_logs
 
-from mynumber_core.structs import from_struct, to_struct
+from mynumber_core.structs import to_struct
 from mynumber_dev import seed_health
 from mynumber_dev.demo import generate_residents
+from tests.support.sealing import open_provided, recipient
 from tests.support.stack import Stack
 
 _SEX = {"male": registry_pb2.SEX_MALE, "female": registry_pb2.SEX_FEMALE}
@@ -42,17 +43,15 @@ def test_seed_enrols_every_resident(tmp_path: Path, backend: Callable[[str], str
         provider = ProviderStub(stack.channel("health", as_identity="registry"))
         statuses = set()
         for r in residents:
-            data = from_struct(
-                provider.Provide(
-                    exchange_pb2.ProvideRequest(
-                        token=r.tokens["health"],
-                        item="coverage",
-                        procedure="portal.my_information",
-                        request_id=uuid.uuid4().hex,
-                        requester="portal",
-                        params=to_struct({}),
-                    )
-                ).data
+            request = exchange_pb2.ProvideRequest(
+                token=r.tokens["health"],
+                item="coverage",
+                procedure="portal.my_information",
+                request_id=uuid.uuid4().hex,
+                requester="portal",
+                params=to_struct({}),
+                recipient=recipient(tmp_path, "portal"),
             )
+            data = open_provided(tmp_path, "health", request, provider.Provide(request))
             statuses.add(data["current"]["status"])
         assert statuses == {"active"}

@@ -33,10 +33,11 @@ from mynumber_core.db import Database
 from mynumber_core.mynumber import is_valid
 from mynumber_core.outbox import OutboxRelay, hub_publisher
 from mynumber_core.registry_client import RegistryClient
-from mynumber_core.structs import to_struct
 from services.health.domain import make_insurer_number
 from services.municipality import models
 from services.municipality.wiring import event_audience
+from tests.support.resident_device import portal_login_for
+from tests.support.sealing import domain_keys, open_provided, recipient, sealed_payload
 from tests.support.stack import Stack
 
 TODAY = dt.date.today()
@@ -293,10 +294,16 @@ def test_bad_requests_are_rejected_and_change_nothing(env_factory: Callable[...,
 
 def log_entries(env: Env, my_number: str, facts: registry_pb2.BasicFacts) -> list[Any]:
     """The person's exchange log as the portal sees it (links the portal: do this last)."""
-    portal = RegistryStub(env.stack.channel("registry", as_identity="gateway"))
-    token = portal.Link(registry_pb2.LinkRequest(my_number=my_number, facts=facts)).token
+    # The portal learns its token from the resident's card login and reads with its grant.
+    login = portal_login_for(
+        env.stack.channel("registry", as_identity="municipality"),
+        env.stack.channel("registry", as_identity="gateway"),
+        my_number,
+        facts,
+    )
     log = ExchangeLogStub(env.stack.channel("registry", as_identity="gateway"))
-    return list(log.ListEntries(registry_pb2.ListEntriesRequest(token=token)).entries)
+    request = registry_pb2.ListEntriesRequest(token=login.token)
+    return list(log.ListEntries(request, metadata=login.metadata()).entries)
 
 
 def _enrol_health(env: Env, my_number: str, facts: registry_pb2.BasicFacts) -> str:
@@ -355,7 +362,9 @@ def test_move_reaches_linked_agencies_once(env_factory: Callable[..., Env]) -> N
         row = session.get(models.OutboxEvent, event_id)
         assert row is not None
         row.delivered_at = None
-    client = RegistryClient(env.stack.channels("municipality"))
+    client = RegistryClient(
+        env.stack.channels("municipality"), domain_keys(env.stack.var, "municipality")
+    )
     relay = OutboxRelay(
         "municipality", env.db, models.OutboxEvent, hub_publisher(client, event_audience)
     )
@@ -390,7 +399,16 @@ def test_move_reaches_linked_agencies_once(env_factory: Callable[..., Env]) -> N
             event_type="address_changed",
             event_id=event_id,
             publisher="municipality",
-            payload=to_struct({"address": NEW_HOME}),
+            procedure="municipality.moving_onestop",
+            sealed_payload=sealed_payload(
+                env.stack.var,
+                publisher="municipality",
+                receiver="health",
+                event_type="address_changed",
+                event_id=event_id,
+                procedure="municipality.moving_onestop",
+                payload={"address": NEW_HOME},
+            ),
         )
     )
     assert again.applied is False
@@ -402,13 +420,24 @@ def test_move_out_application_from_the_portal_is_recorded_once(
     env = env_factory(["registry", "municipality"])
     head = env.register(citizen("佐藤 健一", "サトウ ケンイチ", "1958-07-03", pb.SEX_MALE))
     provider = ProviderStub(env.stack.channel("municipality", as_identity="registry"))
+    move_out = key()
     request = exchange_pb2.DeliverRequest(
         token=env.token_of(head.address_number),
         event_type="application.move_out",
-        event_id=key(),
+        event_id=move_out,
         publisher="portal",
-        payload=to_struct(
-            {"destination_address": "東京都千代田区千代田1-1", "effective_date": TODAY.isoformat()}
+        procedure="municipality.move_out",
+        sealed_payload=sealed_payload(
+            env.stack.var,
+            publisher="portal",
+            receiver="municipality",
+            event_type="application.move_out",
+            event_id=move_out,
+            procedure="municipality.move_out",
+            payload={
+                "destination_address": "東京都千代田区千代田1-1",
+                "effective_date": TODAY.isoformat(),
+            },
         ),
     )
     assert provider.Deliver(request).applied is True
@@ -426,16 +455,16 @@ def test_move_out_application_from_the_portal_is_recorded_once(
     resident = env.api.GetResident(pb.GetResidentRequest(address_number=head.address_number))
     assert resident.status == pb.RESIDENT_STATUS_MOVED_OUT
     assert resident.pending_move_out_notices == 0
-    item = provider.Provide(
-        exchange_pb2.ProvideRequest(
-            token=env.token_of(head.address_number),
-            item="basic_facts",
-            procedure="pension.claim",
-            requester="pension",
-            request_id=key(),
-        )
+    ask = exchange_pb2.ProvideRequest(
+        token=env.token_of(head.address_number),
+        item="basic_facts",
+        procedure="pension.claim",
+        requester="pension",
+        request_id=key(),
+        recipient=recipient(env.stack.var, "pension"),
     )
-    assert item.data["status"] == "moved_out"
+    item = open_provided(env.stack.var, "municipality", ask, provider.Provide(ask))
+    assert item["status"] == "moved_out"
 
 
 def test_support_list_and_reissue(

@@ -23,10 +23,13 @@ from mynumber.pension.v1 import pension_pb2 as ppb
 from mynumber.pension.v1 import pension_pb2_grpc as pgrpc
 from mynumber.registry.v1 import registry_pb2 as rpb
 from mynumber.registry.v1 import registry_pb2_grpc as rgrpc
+from mynumber.registry.v1 import resident_pb2
+from mynumber.registry.v1 import resident_pb2_grpc as resident_grpc
 from mynumber.tax.v1 import tax_pb2 as tpb
 from mynumber.tax.v1 import tax_pb2_grpc as tgrpc
 
-from mynumber_core.structs import to_struct
+from tests.support.resident_device import portal_login_for
+from tests.support.sealing import sealed_payloads
 from tests.support.stack import DatabaseFactory, Stack
 
 HEAD = dict(name="鈴木 一郎", name_kana="スズキ イチロウ", birth_date="1988-06-15", sex="male")
@@ -119,8 +122,12 @@ def _log_entries(stack: Stack, number: str) -> list[Any]:
         name=HEAD["name"], birth_date=HEAD["birth_date"], sex=rpb.SEX_MALE, address=ADDRESS
     )
     as_portal = stack.channel("registry", as_identity="gateway")
-    token = rgrpc.RegistryStub(as_portal).Link(rpb.LinkRequest(my_number=number, facts=facts)).token
-    listing = rgrpc.ExchangeLogStub(as_portal).ListEntries(rpb.ListEntriesRequest(token=token))
+    login = portal_login_for(
+        stack.channel("registry", as_identity="municipality"), as_portal, number, facts
+    )
+    listing = rgrpc.ExchangeLogStub(as_portal).ListEntries(
+        rpb.ListEntriesRequest(token=login.token), metadata=login.metadata()
+    )
     return list(listing.entries)
 
 
@@ -190,13 +197,38 @@ def test_portal_application_through_the_registry(stack: Stack) -> None:
         name=HEAD["name"], birth_date=HEAD["birth_date"], sex=rpb.SEX_MALE, address=ADDRESS
     )
     as_portal = stack.channel("registry", as_identity="gateway")
-    token = rgrpc.RegistryStub(as_portal).Link(rpb.LinkRequest(my_number=number, facts=facts)).token
+    login = portal_login_for(
+        stack.channel("registry", as_identity="municipality"), as_portal, number, facts
+    )
+    token = login.token
+    # Delivered only under an event id the registry authorised for the resident's grant and
+    # card step-up (apply_pension_exemption).
+    event_id = (
+        resident_grpc.ResidentAuthorityStub(as_portal)
+        .AuthoriseEvent(
+            resident_pb2.AuthoriseEventRequest(
+                token=token,
+                event_type="application.pension_exemption",
+                procedure="pension.exemption",
+            ),
+            metadata=login.metadata("apply_pension_exemption", {"fiscal_year": "2026"}),
+        )
+        .event_id
+    )
     delivered = rgrpc.HubStub(as_portal).Publish(
         rpb.PublishRequest(
             token=token,
             event_type="application.pension_exemption",
-            event_id=uuid.uuid4().hex,
-            payload=to_struct({"fiscal_year": 2026, "application_id": "WEB-1"}),
+            event_id=event_id,
+            sealed_payloads=sealed_payloads(
+                stack.var,
+                ["pension"],
+                publisher="portal",
+                event_type="application.pension_exemption",
+                event_id=event_id,
+                procedure="pension.exemption",
+                payload={"fiscal_year": 2026, "application_id": "WEB-1"},
+            ),
             audience=["pension"],
             procedure="pension.exemption",
         )

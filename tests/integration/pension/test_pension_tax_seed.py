@@ -10,10 +10,10 @@ from mynumber.pension.v1 import pension_pb2 as ppb
 from mynumber.pension.v1 import pension_pb2_grpc as pgrpc
 from sqlalchemy import select
 
+from mynumber_core.calendar import age_on
 from mynumber_core.db import Database
 from mynumber_dev import seed_municipality, seed_pension, seed_tax
 from mynumber_dev.demo import generate_residents
-from services.pension.domain import age_on
 from services.pension.models import Enrolment
 from services.tax.models import IncomeYear, Taxpayer
 from tests.support.stack import DatabaseFactory, Stack

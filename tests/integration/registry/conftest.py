@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
 from faker import Faker
 from mynumber.registry.v1 import registry_pb2 as pb
@@ -19,18 +20,33 @@ from mynumber.registry.v1 import registry_pb2_grpc as pb_grpc
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.pool import NullPool
 
+from mynumber_core.keyring import Keyring
+from mynumber_core.sealed_client import SealedExchanges
+from mynumber_core.sealing import DomainKeys
 from mynumber_core.server import RunningServer
-from mynumber_dev.keys import ensure_dev_keys
+from mynumber_dev.keys import ensure_dev_keys, keyring_path
 from services.registry.domain import DOMAINS
 from services.registry.models import Base
 from tests.integration.registry.providers import TestProvider, start_provider
 from tests.support.databases import database_factory, postgres_available
+from tests.support.resident_device import ResidentDevice, portal_login
 from tests.support.stack import Stack
 
 IDENTITY_OF_DOMAIN = {"portal": "gateway"}
-AUDIT_TABLES = frozenset({"security_events", "link_failures", "query_rate_buckets"})
-"""Where the registry records refused and failed calls (services/registry/abuse.py) by design;
-'nothing changed' means nothing outside these."""
+AUDIT_TABLES = frozenset(
+    {
+        "security_events",
+        "link_failures",
+        "query_rate_buckets",
+        "resident_challenges",
+        "resident_grants",
+        "attempt_counters",
+    }
+)
+"""Where the registry records refused and failed calls (services/registry/abuse.py, the
+attempt counters reserved before each Link / PIN try) and the resident's logins and step-ups
+(resident_authority.py) by design; 'nothing changed' means
+nothing outside these."""
 _fake = Faker("ja_JP")
 _fake.seed_instance(20251126)
 _fake_lock = threading.Lock()
@@ -75,6 +91,9 @@ class RegistryEnv:
         self.providers = providers or {}
         self.url = stack.database("registry")
         self.engine: Engine = create_engine(self.url, poolclass=NullPool)
+        self._keys: dict[str, DomainKeys] = {}
+        self.device = ResidentDevice()
+        """The residents' cards: adds their grant (and step-ups) to portal calls."""
 
     @property
     def is_sqlite(self) -> bool:
@@ -84,14 +103,31 @@ class RegistryEnv:
         self.engine.dispose()
 
     # -- stubs
+    def channel(self, as_identity: str) -> grpc.Channel:
+        """A channel to the registry; the portal's carries the residents' grants."""
+        channel = self.stack.channel("registry", as_identity=as_identity)
+        return grpc.intercept_channel(channel, self.device) if as_identity == "gateway" else channel
+
     def registry(self, as_identity: str) -> pb_grpc.RegistryStub:
-        return pb_grpc.RegistryStub(self.stack.channel("registry", as_identity=as_identity))
+        return pb_grpc.RegistryStub(self.channel(as_identity))
 
     def hub(self, as_identity: str) -> pb_grpc.HubStub:
-        return pb_grpc.HubStub(self.stack.channel("registry", as_identity=as_identity))
+        return pb_grpc.HubStub(self.channel(as_identity))
 
     def exchange_log(self, as_identity: str) -> pb_grpc.ExchangeLogStub:
-        return pb_grpc.ExchangeLogStub(self.stack.channel("registry", as_identity=as_identity))
+        return pb_grpc.ExchangeLogStub(self.channel(as_identity))
+
+    # -- sealing (each domain's own HPKE keys, from its dev keyring)
+    def keys(self, domain: str) -> DomainKeys:
+        """The domain's HPKE keys, as that domain's service holds them."""
+        if domain not in self._keys:
+            path = keyring_path(self.stack.var, identity(domain))
+            self._keys[domain] = DomainKeys(Keyring.load(path), domain)
+        return self._keys[domain]
+
+    def sealed(self, domain: str) -> SealedExchanges:
+        """The domain's side of sealed exchanges: open answers, seal events."""
+        return SealedExchanges(self.hub(identity(domain)), self.keys(domain))
 
     # -- residents
     def register(self, facts: pb.BasicFacts | None = None, key: str = "") -> Resident:
@@ -103,8 +139,19 @@ class RegistryEnv:
         return Resident(facts, response.my_number, {"municipality": response.token})
 
     def link(self, resident: Resident, *domains: str) -> Resident:
-        """Link the resident in each domain (as that domain's identity)."""
+        """Link the resident in each domain (as that domain's identity); the portal learns its
+        token from a card login instead (a card issued at the counter, a grant)."""
         for dom in domains:
+            if dom == "portal":
+                if "municipality" not in resident.tokens:
+                    self.link(resident, "municipality")
+                login = portal_login(
+                    self.stack.channel("registry", as_identity="municipality"),
+                    self.stack.channel("registry", as_identity="gateway"),
+                    resident.tokens["municipality"],
+                )
+                resident.tokens[dom] = self.device.remember(login).token
+                continue
             response = self.registry(identity(dom)).Link(
                 pb.LinkRequest(my_number=resident.my_number, facts=resident.facts)
             )

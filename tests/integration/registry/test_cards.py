@@ -23,15 +23,19 @@ from sqlalchemy import func, select
 
 from mynumber_cli.__main__ import cli
 from mynumber_core.card import (
+    CardError,
     CardRejected,
     RejectReason,
     action_message,
+    card_serial,
     load_card,
     login_challenge_message,
     make_csr,
     new_card_key,
+    unlock_card,
     verify_card_signature,
 )
+from mynumber_core.card_pin_client import GrpcPinAuthority
 from mynumber_core.db import Database
 from mynumber_dev.cards import DEMO_PIN, issue_demo_card, seed_cards
 from mynumber_dev.demo import DemoResident
@@ -184,24 +188,28 @@ def test_identify_card_gives_the_portal_token_link_would(env: Env) -> None:
     _, taro_card = env.issue(taro)
     _, jiro_card = env.issue(jiro)
 
-    # Taro: the portal sees the card first (linking the portal), then links by number.
+    # The portal learns its token only from a card: Link by number is not the portal's.
     identified = env.portal_cards.IdentifyCard(pb.IdentifyCardRequest(serial=taro_card.serial))
     assert identified.status == pb.PERSON_STATUS_ACTIVE
-    linked = env.portal_registry.Link(pb.LinkRequest(my_number=taro.my_number, facts=taro.facts))
-    assert identified.token == linked.token
-    # Jiro: linked by number first, then identified by card.
-    linked = env.portal_registry.Link(pb.LinkRequest(my_number=jiro.my_number, facts=jiro.facts))
+    by_number = pb.LinkRequest(my_number=taro.my_number, facts=taro.facts)
+    assert _code(lambda: env.portal_registry.Link(by_number)) == grpc.StatusCode.PERMISSION_DENIED
+    again = env.portal_cards.IdentifyCard(pb.IdentifyCardRequest(serial=taro_card.serial))
+    assert again.token == identified.token  # stable
     upper = jiro_card.serial.upper()
     identified = env.portal_cards.IdentifyCard(pb.IdentifyCardRequest(serial=upper))
-    assert identified.token == linked.token
     assert (
         identified.token
         != env.portal_cards.IdentifyCard(pb.IdentifyCardRequest(serial=taro_card.serial)).token
     )
     assert identified.token != jiro.token  # the portal's token is not the municipality's
 
-    # The portal revokes with its own token for the holder.
-    env.portal_cards.RevokeCard(pb.RevokeCardRequest(token=linked.token, serial=jiro_card.serial))
+    # The portal may not revoke cards (a stolen gateway certificate would lock residents
+    # out); the resident revokes at the municipality's counter.
+    portal_revoke = pb.RevokeCardRequest(token=identified.token, serial=jiro_card.serial)
+    assert _code(lambda: env.portal_cards.RevokeCard(portal_revoke)) == (
+        grpc.StatusCode.PERMISSION_DENIED
+    )
+    env.cards.RevokeCard(pb.RevokeCardRequest(token=jiro.token, serial=jiro_card.serial))
     assert _code(
         lambda: env.portal_cards.IdentifyCard(pb.IdentifyCardRequest(serial=jiro_card.serial))
     ) == (grpc.StatusCode.FAILED_PRECONDITION)
@@ -216,15 +224,12 @@ def test_only_the_holder_revokes_and_only_the_right_peers_call(env: Env) -> None
     ken = env.register("伊藤 健", "1969-09-09", pb.SEX_MALE, "愛知県名古屋市中区三の丸3-1-1")
     aiko_key, aiko_card = env.issue(aiko)
     env.issue(ken)
-    ken_portal = env.portal_registry.Link(pb.LinkRequest(my_number=ken.my_number, facts=ken.facts))
 
     steal = pb.RevokeCardRequest(token=ken.token, serial=aiko_card.serial)
     assert _code(lambda: env.cards.RevokeCard(steal)) == grpc.StatusCode.NOT_FOUND
-    steal = pb.RevokeCardRequest(token=ken_portal.token, serial=aiko_card.serial)
-    assert _code(lambda: env.portal_cards.RevokeCard(steal)) == grpc.StatusCode.NOT_FOUND
-    # A municipality token presented by the portal names nobody there.
+    # The portal revokes nothing at all (only the municipality's counter does).
     cross = pb.RevokeCardRequest(token=aiko.token, serial=aiko_card.serial)
-    assert _code(lambda: env.portal_cards.RevokeCard(cross)) == grpc.StatusCode.NOT_FOUND
+    assert _code(lambda: env.portal_cards.RevokeCard(cross)) == grpc.StatusCode.PERMISSION_DENIED
     crl = env.crl()
     ca = bytes(aiko_card.ca_certificate_pem)
     assert (
@@ -302,30 +307,40 @@ def test_cli_issue_show_check_revoke_and_demo_cards(env: Env, tmp_path: Path) ->
         cli, [*base, "issue", "--token", yui.token, "--out", str(out)], input="2580\n2580\n"
     )
     assert result.exit_code == 0, result.output
-    serial = load_card(out, "2580").serial
+    serial = card_serial(out)
+    # Issued as mynumber-card/2: the file alone opens with no PIN; the counter unlocks it.
+    with pytest.raises(CardError, match="opens only online"):
+        load_card(out, "2580")
+    assert unlock_card(out, "2580", GrpcPinAuthority(env.cards)).serial == serial
     assert f"serial: {serial}" in result.output
     again = runner.invoke(cli, [*base, "issue", "--token", yui.token, "--out", str(out)])
     assert again.exit_code != 0 and "--force" in again.output
 
-    shown = runner.invoke(cli, [*base, "show", str(out)], input="2580\n")
+    base_show = [*base, "show", "--at-counter", str(out)]
+    shown = runner.invoke(cli, base_show, input="2580\n")
     assert shown.exit_code == 0 and serial in shown.output
     assert "2580" not in shown.output.replace("Card PIN (4 digits): ", "")
-    wrong = runner.invoke(cli, [*base, "show", str(out)], input="0000\n")
-    assert wrong.exit_code != 0 and "wrong PIN" in wrong.output
-    bad_pin = runner.invoke(cli, [*base, "show", str(out), "--pin", "12345"])
+    wrong = runner.invoke(cli, base_show, input="0000\n")
+    assert wrong.exit_code != 0 and "wrong PIN" in wrong.output and "2 tries left" in wrong.output
+    bad_pin = runner.invoke(cli, [*base_show, "--pin", "12345"])
     assert bad_pin.exit_code != 0 and "4 digits" in bad_pin.output
 
-    checked = runner.invoke(cli, [*base, "check", str(out)], env={"MYNUMBER_CARD_PIN": "2580"})
+    checked = runner.invoke(
+        cli, [*base, "check", "--at-counter", str(out)], env={"MYNUMBER_CARD_PIN": "2580"}
+    )
     assert checked.exit_code == 0 and f"ok: card {serial}" in checked.output
     revoked = runner.invoke(cli, [*base, "revoke", serial.upper(), "--token", yui.token])
     assert revoked.exit_code == 0, revoked.output
-    checked = runner.invoke(cli, [*base, "check", str(out), "--pin", "2580"])
-    assert checked.exit_code == 1 and "rejected (revoked)" in checked.output
+    checked = runner.invoke(cli, [*base, "check", "--at-counter", str(out), "--pin", "2580"])
+    # A revoked card's PIN step is refused by the registry before any signature.
+    assert checked.exit_code == 1 and "this card has been revoked" in checked.output
 
     # make run's seeding: a demo card through the same RPC.
     channel = env.stack.channel("registry", as_identity="municipality")
     demo = issue_demo_card(channel, yui.token, tmp_path / "demo.card", DEMO_PIN)
-    assert load_card(tmp_path / "demo.card", DEMO_PIN).serial == demo
+    assert unlock_card(tmp_path / "demo.card", DEMO_PIN, GrpcPinAuthority(env.cards)).serial == (
+        demo
+    )
     identified = env.portal_cards.IdentifyCard(pb.IdentifyCardRequest(serial=demo))
     assert identified.status == pb.PERSON_STATUS_ACTIVE
 
@@ -354,12 +369,13 @@ def test_seed_cards_issues_one_card_per_registered_resident(env: Env, tmp_path: 
     for person in people[:2]:
         assert person.card_file and person.card_pin
         assert "resident-" in person.card_file and person.name not in person.card_file
-        card = load_card(Path(person.card_file), person.card_pin)
+        card = unlock_card(Path(person.card_file), person.card_pin, GrpcPinAuthority(env.cards))
         identified = env.portal_cards.IdentifyCard(pb.IdentifyCardRequest(serial=card.serial))
         assert identified.status == pb.PERSON_STATUS_ACTIVE
     # The second resident had no municipality token: seeding linked by number and facts.
-    second = load_card(Path(people[1].card_file or ""), people[1].card_pin or "")
-    link = env.portal_registry.Link(
+    second_file = Path(people[1].card_file or "")
+    second = unlock_card(second_file, people[1].card_pin or "", GrpcPinAuthority(env.cards))
+    link = env.registry.Link(
         pb.LinkRequest(
             my_number=people[1].my_number,
             facts=pb.BasicFacts(
@@ -370,8 +386,8 @@ def test_seed_cards_issues_one_card_per_registered_resident(env: Env, tmp_path: 
             ),
         )
     )
-    by_card = env.portal_cards.IdentifyCard(pb.IdentifyCardRequest(serial=second.serial))
-    assert by_card.token == link.token
+    # The card is that person's: only its holder's token revokes it at the counter.
+    env.cards.RevokeCard(pb.RevokeCardRequest(token=link.token, serial=second.serial))
 
 
 def test_cli_login_and_approve_against_the_portal(
@@ -436,8 +452,10 @@ def test_cli_login_and_approve_against_the_portal(
                     "poll_secret": started["poll_secret"],
                 }
                 assert browser.post("/api/login/poll", json=poll).status_code == 202
+                number = started["match_number"]
                 result = runner.invoke(
-                    cli, [*base, "approve", started["code"], *with_card, "--yes"]
+                    cli,
+                    [*base, "approve", started["code"], *with_card, "--yes", "--number", number],
                 )
                 assert result.exit_code == 0, result.output
                 assert "approved (login)" in result.output
@@ -464,7 +482,7 @@ def test_cli_login_and_approve_against_the_portal(
             # A revoked card no longer logs in.
             CardsStub(municipality).RevokeCard(pb.RevokeCardRequest(token=token, serial=serial))
             result = runner.invoke(cli, [*base, "login", *with_card])
-            assert result.exit_code != 0 and "401" in result.output
+            assert result.exit_code != 0 and "revoked" in result.output
         finally:
             for client in clients:
                 client.close()

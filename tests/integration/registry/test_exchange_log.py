@@ -10,6 +10,7 @@ public key the registry hands out.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -38,7 +39,7 @@ from mynumber_core.merkle import leaf_hash
 from mynumber_dev.keys import keyring_path
 from services.registry.exchange_log import ExchangeLogStore
 from tests.integration.registry.conftest import RegistryEnv, Resident
-from tests.integration.registry.test_hub import ALL, query, rid
+from tests.integration.registry.test_hub import ALL, publish_request, query, rid
 
 OUTCOMES = {
     pb.OUTCOME_PROVIDED: "provided",
@@ -49,10 +50,19 @@ OUTCOMES = {
 
 
 def trusted_log(env: RegistryEnv) -> tuple[TrustedLog, pb.GetCheckpointResponse]:
-    """What a portal pins: the key from GetCheckpoint (in real life configured out of band)."""
-    response = env.exchange_log("gateway").GetCheckpoint(pb.GetCheckpointRequest())
-    key = Ed25519PublicKey.from_public_bytes(response.public_key)
-    return TrustedLog(response.key_name, response.key_name, key), response
+    """What a portal pins: the key from GetCheckpoint (in real life configured out of band),
+    once the newest signed checkpoint covers every entry so far (checkpoints are signed off
+    the exchange path, a few hundred ms after the entries)."""
+    size = env.log_size()
+    deadline = time.monotonic() + 10
+    while True:
+        response = env.exchange_log("gateway").GetCheckpoint(pb.GetCheckpointRequest())
+        key = Ed25519PublicKey.from_public_bytes(response.public_key)
+        log = TrustedLog(response.key_name, response.key_name, key)
+        if verify_checkpoint(log, response.checkpoint).size >= size:
+            return log, response
+        assert time.monotonic() < deadline, "no checkpoint covered the log within 10 s"
+        time.sleep(0.05)
 
 
 def record_some(env: RegistryEnv, resident: Resident) -> list[str]:
@@ -64,11 +74,13 @@ def record_some(env: RegistryEnv, resident: Resident) -> list[str]:
         query(env, resident, "pension", "health", "coverage", "pension.exemption", ids[2])
     event = rid("ev")
     env.hub("municipality").Publish(
-        pb.PublishRequest(
-            token=resident.tokens["municipality"],
-            event_type="address_changed",
-            event_id=event,
-            procedure="municipality.moving_onestop",
+        publish_request(
+            env,
+            "municipality",
+            resident.tokens["municipality"],
+            "address_changed",
+            event,
+            "municipality.moving_onestop",
         )
     )
     return [*ids, event]
@@ -144,9 +156,9 @@ def test_list_entries_pages_and_refuses_other_callers(hub: RegistryEnv) -> None:
             pb.ListEntriesRequest(token=resident.tokens["pension"])
         )
     assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
-    with pytest.raises(grpc.RpcError) as info:
+    with pytest.raises(grpc.RpcError) as info:  # no resident's grant names another domain's token
         stub.ListEntries(pb.ListEntriesRequest(token=resident.tokens["tax"]))
-    assert info.value.code() == grpc.StatusCode.NOT_FOUND
+    assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
     with pytest.raises(grpc.RpcError) as info:
         stub.ListEntries(pb.ListEntriesRequest(token=resident.tokens["portal"], page_size=5000))
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
@@ -248,8 +260,13 @@ def _rows(env: RegistryEnv) -> list[dict[str, Any]]:
 
 @contextmanager
 def tampering(env: RegistryEnv) -> Iterator[list[dict[str, Any]]]:
-    """Yield the log rows; put the original rows and size back afterwards."""
+    """Yield the log rows; put the original rows, size and signed checkpoints back afterwards
+    (the registry's checkpointer may have signed the tampered log meanwhile)."""
     saved = _rows(env)
+    with env.engine.connect() as conn:
+        checkpoints = [
+            dict(r) for r in conn.execute(text("SELECT * FROM log_checkpoints")).mappings()
+        ]
     try:
         yield saved
     finally:
@@ -258,6 +275,20 @@ def tampering(env: RegistryEnv) -> Iterator[list[dict[str, Any]]]:
             for row in saved:
                 conn.execute(_INSERT, row)
             conn.execute(text("UPDATE log_head SET size = :n"), {"n": len(saved)})
+            conn.execute(text("DELETE FROM log_checkpoints"))
+            for row in checkpoints:
+                conn.execute(
+                    text(
+                        "INSERT INTO log_checkpoints (size, root_hash, note, signed_at) "
+                        "VALUES (:size, :root_hash, :note, :signed_at)"
+                    ),
+                    row,
+                )
+        # A checkpoint of the tampered log may land just after the restore (the checkpointer
+        # read the size before it): wait out one interval and drop anything beyond the log.
+        time.sleep(0.5)
+        with env.engine.begin() as conn:
+            conn.execute(text("DELETE FROM log_checkpoints WHERE size > :n"), {"n": len(saved)})
         store = _fresh_store(env)
         assert store.signed_checkpoint()[1] == len(saved)
         store._db.dispose()

@@ -126,6 +126,12 @@ def test_agency_and_time_filters_run_on_the_server(hub: RegistryEnv) -> None:
             "time_to": stamp(dt.datetime(2026, 2, 1, tzinfo=dt.UTC)),
         },
         {"page_size": 1001, "newest_first": True},
+        # Timestamps a datetime cannot hold (before year 1, after 9999, bad nanos): these
+        # once ended in INTERNAL.
+        {"time_from": timestamp_pb2.Timestamp(seconds=-62_135_596_801)},
+        {"time_to": timestamp_pb2.Timestamp(seconds=253_402_300_800)},
+        {"time_from": timestamp_pb2.Timestamp(seconds=-(2**62))},
+        {"time_to": timestamp_pb2.Timestamp(seconds=0, nanos=1_000_000_000)},
     ],
 )
 def test_bad_filters_are_invalid_argument(hub: RegistryEnv, fields: dict[str, object]) -> None:

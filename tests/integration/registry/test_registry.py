@@ -127,10 +127,10 @@ def test_resolve_token_only_for_the_owning_domain(env: RegistryEnv) -> None:
     for token in (resident.tokens["tax"], resident.tokens["municipality"], "not-a-token", ""):
         other = env.registry("pension").ResolveToken(pb.ResolveTokenRequest(token=token))
         assert not other.found and other.status == pb.PERSON_STATUS_UNSPECIFIED
-    gateway = env.registry("gateway").ResolveToken(
-        pb.ResolveTokenRequest(token=resident.tokens["pension"])
-    )
-    assert not gateway.found
+    # The portal resolves nothing: it learns its token from a card login only.
+    gateway = pb.ResolveTokenRequest(token=resident.tokens["pension"])
+    error = _error(lambda: env.registry("gateway").ResolveToken(gateway))
+    assert error.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
 def test_reissue_retires_the_old_number_and_keeps_every_token(env: RegistryEnv) -> None:
@@ -159,7 +159,6 @@ def test_reissue_retires_the_old_number_and_keeps_every_token(env: RegistryEnv) 
     for dom, ident in (
         ("pension", "pension"),
         ("tax", "tax"),
-        ("portal", "gateway"),
         ("municipality", "municipality"),
     ):
         resolved = env.registry(ident).ResolveToken(

@@ -20,10 +20,14 @@ from mynumber.municipality.v1 import municipality_pb2 as mpb
 from mynumber.municipality.v1 import municipality_pb2_grpc as mgrpc
 from mynumber.registry.v1 import registry_pb2 as rpb
 from mynumber.registry.v1 import registry_pb2_grpc as rgrpc
+from mynumber.registry.v1 import resident_pb2
+from mynumber.registry.v1 import resident_pb2_grpc as resident_grpc
 from mynumber.tax.v1 import tax_pb2 as tpb
 from mynumber.tax.v1 import tax_pb2_grpc as tgrpc
 
-from mynumber_core.structs import from_struct, to_struct
+from mynumber_core.structs import to_struct
+from tests.support.resident_device import portal_login_for
+from tests.support.sealing import open_query, recipient, sealed_payloads
 from tests.support.stack import DatabaseFactory, Stack
 
 PERSON = dict(
@@ -146,18 +150,15 @@ def test_income_item_through_the_hub(stack: Stack) -> None:
     hub = rgrpc.HubStub(as_health)
 
     def ask(year: int) -> dict[str, Any]:
-        return from_struct(
-            hub.Query(
-                rpb.QueryRequest(
-                    token=token,
-                    provider="tax",
-                    item="income",
-                    procedure="health.premium",
-                    request_id=uuid.uuid4().hex,
-                    params=to_struct({"year": year}),
-                )
-            ).data
+        request = rpb.QueryRequest(
+            token=token,
+            provider="tax",
+            item="income",
+            procedure="health.premium",
+            request_id=uuid.uuid4().hex,
+            params=to_struct({"year": year}),
         )
+        return open_query(stack.var, "health", request, hub.Query(request))
 
     assert ask(2025)["total_income"] == 2_400_000
     with pytest.raises(grpc.RpcError) as info:
@@ -186,48 +187,66 @@ def test_portal_sees_amounts_due_and_pays_once(stack: Stack) -> None:
     due = _assess(stack, ref).due_yen
     assert due > 0
     as_portal = stack.channel("registry", as_identity="gateway")
-    token = rgrpc.RegistryStub(as_portal).Link(rpb.LinkRequest(my_number=number, facts=FACTS)).token
+    login = portal_login_for(
+        stack.channel("registry", as_identity="municipality"), as_portal, number, FACTS
+    )
+    token = login.token
     hub = rgrpc.HubStub(as_portal)
 
-    def amounts() -> dict[str, Any]:
-        return from_struct(
-            hub.Query(
-                rpb.QueryRequest(
-                    token=token,
-                    provider="tax",
-                    item="amounts_due",
-                    procedure="portal.payments",
-                    request_id=uuid.uuid4().hex,
-                )
-            ).data
+    def portal_query(item: str, procedure: str) -> dict[str, Any]:
+        # The gateway does not run here: the portal names its own key (reply_to).
+        request = rpb.QueryRequest(
+            token=token,
+            provider="tax",
+            item=item,
+            procedure=procedure,
+            request_id=uuid.uuid4().hex,
+            reply_to=recipient(stack.var, "portal"),
         )
+        return open_query(
+            stack.var, "portal", request, hub.Query(request, metadata=login.metadata())
+        )
+
+    def amounts() -> dict[str, Any]:
+        return portal_query("amounts_due", "portal.payments")
 
     items = amounts()["items"]
     assert [(i["item_id"], i["amount"]) for i in items] == [("IT-2025", due)]
-    event_id = uuid.uuid4().hex
+    # The registry delivers a payment in the resident's name only under an event id it
+    # authorised for the resident's grant and card step-up (make_payment).
+    event_id = (
+        resident_grpc.ResidentAuthorityStub(as_portal)
+        .AuthoriseEvent(
+            resident_pb2.AuthoriseEventRequest(
+                token=token, event_type="payment", procedure="portal.payments"
+            ),
+            metadata=login.metadata(
+                "make_payment", {"agency": "tax", "item_id": "IT-2025", "amount": str(due)}
+            ),
+        )
+        .event_id
+    )
     for _ in range(2):  # a redelivered payment is applied once
         hub.Publish(
             rpb.PublishRequest(
                 token=token,
                 event_type="payment",
                 event_id=event_id,
-                payload=to_struct({"item_id": "IT-2025", "amount": due}),
+                sealed_payloads=sealed_payloads(
+                    stack.var,
+                    ["tax"],
+                    publisher="portal",
+                    event_type="payment",
+                    event_id=event_id,
+                    procedure="portal.payments",
+                    payload={"item_id": "IT-2025", "amount": due},
+                ),
                 audience=["tax"],
                 procedure="portal.payments",
             )
         )
     assert amounts()["items"] == []
-    summary = from_struct(
-        hub.Query(
-            rpb.QueryRequest(
-                token=token,
-                provider="tax",
-                item="tax_summary",
-                procedure="portal.my_information",
-                request_id=uuid.uuid4().hex,
-            )
-        ).data
-    )
+    summary = portal_query("tax_summary", "portal.my_information")
     assert summary["years"][0]["paid"] == due
 
 

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mynumber_core.errors import InvalidInput
-from services.gateway.usecases import _parse_log_cursor
+from services.gateway.usecases.log import _parse_log_cursor
 
 
 @given(st.integers(min_value=0, max_value=10**18 - 1))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 
 from mynumber_core import errors
 from mynumber_core.db import Database
-from mynumber_core.facts import BasicFacts
 from mynumber_core.keyring import BlindIndex, FieldCipher, Keyring
 from mynumber_core.mynumber import check_digit
 from mynumber_core.outbox import OutboxRelay, hub_publisher
@@ -27,44 +26,16 @@ from services.health.domain import (
     PlanType,
     make_insurer_number,
 )
-from services.health.usecases import (
-    NOTICE_AUDIENCE,
-    EnrolCommand,
-    HealthInsurer,
-    InsuredRef,
-)
+from services.health.usecases import UseCases, bootstrap
+from services.health.usecases.context import NOTICE_AUDIENCE, Context
+from services.health.usecases.eligibility import InsuredRef
+from services.health.usecases.enrolment import EnrolCommand
+from tests.support.fake_registry import FakeRegistry, token_for
 
 TODAY = dt.date(2025, 6, 1)
 BODY = "12345678901"
 MY_NUMBER = BODY + str(check_digit(BODY))
 KYOKAI = make_insurer_number("0113001")
-
-
-class FakeRegistry:
-    """Links by number and records publications."""
-
-    def __init__(self) -> None:
-        self.links: list[str] = []
-        self.published: list[tuple[str, str, str, dict[str, Any], str, list[str]]] = []
-
-    def link(self, my_number: str, facts: BasicFacts) -> str:
-        self.links.append(my_number)
-        return f"tok-{my_number[-4:]}"
-
-    def publish(
-        self,
-        token: str,
-        event_type: str,
-        event_id: str,
-        payload: Mapping[str, Any],
-        *,
-        procedure: str,
-        audience: Sequence[str] = (),
-    ) -> list[str]:
-        self.published.append(
-            (token, event_type, event_id, dict(payload), procedure, list(audience))
-        )
-        return ["portal"]
 
 
 @pytest.fixture
@@ -84,8 +55,9 @@ def registry() -> FakeRegistry:
 
 
 @pytest.fixture
-def insurer(db: Database, registry: FakeRegistry) -> HealthInsurer:
-    return HealthInsurer(db, db.blind, registry, today=lambda: TODAY)  # type: ignore[attr-defined]
+def insurer(db: Database, registry: FakeRegistry) -> UseCases:
+    blind = db.blind  # type: ignore[attr-defined]
+    return bootstrap(Context(db, blind, registry, today=lambda: TODAY))
 
 
 def command(**overrides: Any) -> EnrolCommand:
@@ -113,9 +85,9 @@ def count(db: Database, model: type) -> int:
         return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
 
-def test_enrol_stores_token_not_number(insurer: HealthInsurer, db: Database) -> None:
-    result = insurer.enrol(command())
-    assert result.token == f"tok-{MY_NUMBER[-4:]}"
+def test_enrol_stores_token_not_number(insurer: UseCases, db: Database) -> None:
+    result = insurer.enrolment.enrol(command())
+    assert result.token == token_for(MY_NUMBER)
     assert result.copay_percent == 30
     path = Path(str(db.engine.url.database))
     raw = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
@@ -144,36 +116,34 @@ def test_enrol_stores_token_not_number(insurer: HealthInsurer, db: Database) -> 
     ],
 )
 def test_bad_enrolments_change_nothing(
-    insurer: HealthInsurer,
+    insurer: UseCases,
     db: Database,
     registry: FakeRegistry,
     overrides: dict[str, Any],
     message: str,
 ) -> None:
     with pytest.raises(errors.InvalidInput, match=message):
-        insurer.enrol(command(**overrides))
+        insurer.enrolment.enrol(command(**overrides))
     assert registry.links == []
     assert count(db, models.Insured) == 0
     assert count(db, models.Coverage) == 0
 
 
-def test_enrol_is_idempotent_by_key(insurer: HealthInsurer, db: Database) -> None:
-    first = insurer.enrol(command(idempotency_key="enrol-1"))
-    again = insurer.enrol(command(idempotency_key="enrol-1"))
+def test_enrol_is_idempotent_by_key(insurer: UseCases, db: Database) -> None:
+    first = insurer.enrolment.enrol(command(idempotency_key="enrol-1"))
+    again = insurer.enrolment.enrol(command(idempotency_key="enrol-1"))
     assert again == first
     assert count(db, models.Coverage) == 1
 
 
-def test_duplicate_insured_number_and_overlap_are_refused(
-    insurer: HealthInsurer, db: Database
-) -> None:
-    insurer.enrol(command(valid_to="2025-03-31"))
+def test_duplicate_insured_number_and_overlap_are_refused(insurer: UseCases, db: Database) -> None:
+    insurer.enrolment.enrol(command(valid_to="2025-03-31"))
     with pytest.raises(errors.AlreadyExists):
-        insurer.enrol(command(valid_from="2025-04-01"))
+        insurer.enrolment.enrol(command(valid_from="2025-04-01"))
     with pytest.raises(errors.FailedPrecondition, match="already has coverage"):
-        insurer.enrol(command(number="319", valid_from="2025-03-01"))
+        insurer.enrolment.enrol(command(number="319", valid_from="2025-03-01"))
     nhi = make_insurer_number("13805")
-    insurer.enrol(
+    insurer.enrolment.enrol(
         command(
             insurer_number=nhi,
             plan=PlanType.NATIONAL_HEALTH_INSURANCE,
@@ -185,10 +155,10 @@ def test_duplicate_insured_number_and_overlap_are_refused(
     assert count(db, models.Coverage) == 2
 
 
-def test_eligibility_picks_the_coverage_of_the_day(insurer: HealthInsurer, db: Database) -> None:
-    token = insurer.enrol(command(valid_to="2025-03-31")).token
+def test_eligibility_picks_the_coverage_of_the_day(insurer: UseCases, db: Database) -> None:
+    token = insurer.enrolment.enrol(command(valid_to="2025-03-31")).token
     nhi = make_insurer_number("13805")
-    insurer.enrol(
+    insurer.enrolment.enrol(
         command(
             insurer_number=nhi,
             plan=PlanType.NATIONAL_HEALTH_INSURANCE,
@@ -197,12 +167,12 @@ def test_eligibility_picks_the_coverage_of_the_day(insurer: HealthInsurer, db: D
             valid_from="2025-04-01",
         )
     )
-    today = insurer.check_eligibility(token, "", "さくら内科クリニック")
+    today = insurer.eligibility.check_eligibility(token, "", "さくら内科クリニック")
     assert today.status is CoverageStatus.ACTIVE
     assert today.plan is PlanType.NATIONAL_HEALTH_INSURANCE
-    last_year = insurer.check_eligibility(token, "2024-12-01", "さくら内科クリニック")
+    last_year = insurer.eligibility.check_eligibility(token, "2024-12-01", "さくら内科クリニック")
     assert last_year.plan is PlanType.KYOKAI_KENPO
-    by_card = insurer.check_eligibility(
+    by_card = insurer.eligibility.check_eligibility(
         InsuredRef(KYOKAI, "5012", "318", "00"), "", "さくら内科クリニック"
     )
     assert by_card.status is CoverageStatus.LAPSED
@@ -210,17 +180,21 @@ def test_eligibility_picks_the_coverage_of_the_day(insurer: HealthInsurer, db: D
     assert by_card.last_day == dt.date(2025, 3, 31)
     assert count(db, models.EligibilityCheck) == 3
     with pytest.raises(errors.NotFound):
-        insurer.check_eligibility(InsuredRef(KYOKAI, "5012", "999", "00"), "", "さくら内科")
+        insurer.eligibility.check_eligibility(
+            InsuredRef(KYOKAI, "5012", "999", "00"), "", "さくら内科"
+        )
     with pytest.raises(errors.InvalidInput):
-        insurer.check_eligibility(token, "", "")
+        insurer.eligibility.check_eligibility(token, "", "")
     assert count(db, models.EligibilityCheck) == 3
 
 
-def test_expenses_need_coverage_on_the_day(insurer: HealthInsurer, db: Database) -> None:
-    token = insurer.enrol(command()).token
-    insurer.record_medical_expense(token, "2025-05-02", "みなと歯科", 3_240, ExpenseCategory.DENTAL)
+def test_expenses_need_coverage_on_the_day(insurer: UseCases, db: Database) -> None:
+    token = insurer.enrolment.enrol(command()).token
+    insurer.expenses.record_medical_expense(
+        token, "2025-05-02", "みなと歯科", 3_240, ExpenseCategory.DENTAL
+    )
     with pytest.raises(errors.FailedPrecondition, match="no coverage"):
-        insurer.record_medical_expense(
+        insurer.expenses.record_medical_expense(
             token, "2024-03-31", "みなと歯科", 1_000, ExpenseCategory.DENTAL
         )
     bad_inputs: list[dict[str, Any]] = [
@@ -240,38 +214,40 @@ def test_expenses_need_coverage_on_the_day(insurer: HealthInsurer, db: Database)
         }
         args.update(bad)
         with pytest.raises(errors.InvalidInput):
-            insurer.record_medical_expense(**args)
+            insurer.expenses.record_medical_expense(**args)
     with pytest.raises(errors.NotFound):
-        insurer.record_medical_expense("tok-unknown", "2025-05-03", "a", 1, ExpenseCategory.DENTAL)
+        insurer.expenses.record_medical_expense(
+            "tok-unknown", "2025-05-03", "a", 1, ExpenseCategory.DENTAL
+        )
     assert count(db, models.MedicalExpense) == 1
-    k1 = insurer.record_medical_expense(
+    k1 = insurer.expenses.record_medical_expense(
         token, "2025-05-10", "あおば薬局", 820, ExpenseCategory.PHARMACY, "exp-1"
     )
-    k2 = insurer.record_medical_expense(
+    k2 = insurer.expenses.record_medical_expense(
         token, "2025-05-10", "あおば薬局", 820, ExpenseCategory.PHARMACY, "exp-1"
     )
     assert k1 == k2
-    summary = insurer.item_medical_expenses(
+    summary = insurer.provider.item_medical_expenses(
         ProvideCall(token, "medical_expenses", "tax.medical_deduction", "tax", "r1", {"year": 2025})
     )
     assert summary["total_yen"] == 3_240 + 820
 
 
-def test_vaccinations_and_care_flags(insurer: HealthInsurer, db: Database) -> None:
-    token = insurer.enrol(command()).token
-    insurer.record_vaccination(token, "influenza", 1, "2024-11-05")
+def test_vaccinations_and_care_flags(insurer: UseCases, db: Database) -> None:
+    token = insurer.enrolment.enrol(command()).token
+    insurer.vaccinations.record_vaccination(token, "influenza", 1, "2024-11-05")
     with pytest.raises(errors.InvalidInput, match="vaccine"):
-        insurer.record_vaccination(token, "snake-oil", 1, "2024-11-05")
+        insurer.vaccinations.record_vaccination(token, "snake-oil", 1, "2024-11-05")
     with pytest.raises(errors.InvalidInput, match="dose"):
-        insurer.record_vaccination(token, "influenza", 0, "2024-11-05")
+        insurer.vaccinations.record_vaccination(token, "influenza", 0, "2024-11-05")
     with pytest.raises(errors.InvalidInput, match="birth"):
-        insurer.record_vaccination(token, "bcg", 1, "1980-01-01")
+        insurer.vaccinations.record_vaccination(token, "bcg", 1, "1980-01-01")
     assert count(db, models.Vaccination) == 1
-    insurer.set_care_flags(token, 1, [ChronicCare.DIALYSIS, ChronicCare.DIALYSIS], True)
+    insurer.care_flags.set_care_flags(token, 1, [ChronicCare.DIALYSIS, ChronicCare.DIALYSIS], True)
     with pytest.raises(errors.InvalidInput, match="disability_grade"):
-        insurer.set_care_flags(token, 7, [], False)
+        insurer.care_flags.set_care_flags(token, 7, [], False)
     call = ProvideCall(token, "care_flags", "disaster.support_list", "municipality", "r", {})
-    assert insurer.item_care_flags(call) == {
+    assert insurer.provider.item_care_flags(call) == {
         "disability_grade": 1,
         "chronic_care": ["dialysis"],
         "needs_evacuation_assistance": True,
@@ -279,19 +255,25 @@ def test_vaccinations_and_care_flags(insurer: HealthInsurer, db: Database) -> No
 
 
 def test_notice_goes_through_the_outbox(
-    insurer: HealthInsurer, db: Database, registry: FakeRegistry
+    insurer: UseCases, db: Database, registry: FakeRegistry
 ) -> None:
-    token = insurer.enrol(command()).token
+    token = insurer.enrolment.enrol(command()).token
     with pytest.raises(errors.InvalidInput, match="past"):
-        insurer.notify_vaccination_due(token, "influenza", "2025-05-31")
-    notice_id = insurer.notify_vaccination_due(token, "influenza", "2025-12-31", "n-1")
-    assert insurer.notify_vaccination_due(token, "influenza", "2025-12-31", "n-1") == notice_id
+        insurer.vaccinations.notify_vaccination_due(token, "influenza", "2025-05-31")
+    notice_id = insurer.vaccinations.notify_vaccination_due(token, "influenza", "2025-12-31", "n-1")
+    assert (
+        insurer.vaccinations.notify_vaccination_due(token, "influenza", "2025-12-31", "n-1")
+        == notice_id
+    )
     assert count(db, models.OutboxEvent) == 1
     relay = OutboxRelay("health", db, models.OutboxEvent, hub_publisher(registry, NOTICE_AUDIENCE))
     assert relay.drain() == 1
     assert relay.drain() == 0
-    [(tok, event_type, event_id, payload, procedure, audience)] = registry.published
-    assert (tok, event_type, event_id, procedure, audience) == (
+    [published] = registry.published
+    payload = published["payload"]
+    assert tuple(
+        published[k] for k in ("token", "event_type", "event_id", "procedure", "audience")
+    ) == (
         token,
         "notice",
         notice_id,

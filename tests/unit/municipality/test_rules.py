@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from mynumber_core.calendar import age_on
 from mynumber_core.errors import InvalidInput
 from services.municipality import domain
 from services.municipality.domain import AreaLevel, DamageLevel
@@ -138,9 +139,9 @@ def test_current_certification_is_the_latest_valid_one() -> None:
 )
 def test_age_grows_by_one_on_each_birthday(birth: dt.date, days: int) -> None:
     day = birth + dt.timedelta(days=days)
-    age = domain.age_on(birth, day)
+    age = age_on(birth, day)
     assert age >= 0
-    assert domain.age_on(birth, day + dt.timedelta(days=366)) in (age + 1, age + 2)
+    assert age_on(birth, day + dt.timedelta(days=366)) in (age + 1, age + 2)
 
 
 # --- victim support ---------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from mynumber_core.migrations import upgrade
 from mynumber_core.mynumber import generate
 from mynumber_core.outbox import OutboxRelay
 from mynumber_core.provider import DeliveredEvent, ProvideCall
-from mynumber_core.registry_client import BatchOutcome, QuerySpec
+from mynumber_core.resident_grants import Acting
 from services.municipality.domain import ResidentForm
 from services.municipality.models import (
     CareCertificationRow,
@@ -30,22 +30,35 @@ from services.municipality.models import (
     Resident,
     cipher,
 )
-from services.municipality.usecases import Register
+from services.municipality.usecases import UseCases, bootstrap
+from services.municipality.usecases.context import Context
+from tests.support.fake_registry import FakeRegistry
 
 TODAY = dt.date(2025, 6, 1)
 
 
-class FakeRegistry:
-    """Issues numbers and tokens in memory; records every call."""
+class IssuingRegistry(FakeRegistry):
+    """The shared fake, plus what only the municipality asks: it issues numbers and tokens,
+    links by number and matching facts, reissues, and can refuse fact updates."""
 
     def __init__(self) -> None:
-        self.people: dict[str, dict[str, Any]] = {}  # token -> {number, facts, deceased}
+        super().__init__()
+        self.people: dict[str, dict[str, Any]] = {}  # token -> {number, facts}
         self.by_key: dict[str, str] = {}
-        self.updates: list[tuple[str, BasicFacts, bool]] = []
-        self.published: list[tuple[str, str, str, dict[str, Any], str]] = []
-        self.queries: list[QuerySpec] = []
-        self.answers: dict[tuple[str, str], dict[str, Any]] = {}  # (token, item) -> data
         self.fail_update = False
+        self._by_token: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+
+    def answer_for(self, token: str, provider: str, item: str, data: dict[str, Any]) -> None:
+        """Answer ``provider``'s ``item`` about one person (others: NotFound, as the hub)."""
+        table = self._by_token.setdefault((provider, item), {})
+        table[token] = data
+
+        def answer(call: dict[str, Any]) -> dict[str, Any]:
+            if call["token"] not in table:
+                raise errors.NotFound(f"registry: {provider}: no {item}")
+            return table[call["token"]]
+
+        self.answers[(provider, item)] = answer
 
     def register(self, facts: BasicFacts, idempotency_key: str) -> tuple[str, str]:
         if idempotency_key in self.by_key:
@@ -53,52 +66,31 @@ class FakeRegistry:
             return self.people[token]["number"], token
         number = generate(lambda n: any(p["number"] == n for p in self.people.values()))
         token = f"tok-{len(self.people) + 1:04d}"
-        self.people[token] = {"number": number, "facts": facts, "deceased": False}
+        self.people[token] = {"number": number, "facts": facts}
         self.by_key[idempotency_key] = token
         return number, token
 
     def link(self, my_number: str, facts: BasicFacts) -> str:
         for token, person in self.people.items():
             if person["number"] == my_number and person["facts"].matches(facts):
+                self.links.append(my_number)
                 return token
         raise errors.NotFound("registry: no match")
 
     def update_facts(self, token: str, facts: BasicFacts, *, deceased: bool = False) -> None:
         if self.fail_update:
             raise errors.Unavailable("registry: down")
-        self.updates.append((token, facts, deceased))
+        super().update_facts(token, facts, deceased=deceased)
         self.people[token]["facts"] = facts
 
-    def reissue(self, token: str, reason: str, idempotency_key: str) -> str:
+    def reissue(
+        self, token: str, reason: str, idempotency_key: str, *, acting: Acting | None = None
+    ) -> str:
         if idempotency_key in self.by_key:
             return str(self.people[token]["number"])
         self.by_key[idempotency_key] = token
         self.people[token]["number"] = generate(lambda n: False)
         return str(self.people[token]["number"])
-
-    def batch_query(self, queries: Sequence[QuerySpec]) -> list[BatchOutcome]:
-        self.queries.extend(queries)
-        out = []
-        for q in queries:
-            data = self.answers.get((q.token, q.item))
-            if data is None:
-                out.append(BatchOutcome(q.request_id, 5, "not found", {}, 0))
-            else:
-                out.append(BatchOutcome(q.request_id, 0, "", data, 1))
-        return out
-
-    def publish(
-        self,
-        token: str,
-        event_type: str,
-        event_id: str,
-        payload: Mapping[str, Any],
-        *,
-        procedure: str,
-        audience: Sequence[str] = (),
-    ) -> list[str]:
-        self.published.append((token, event_type, event_id, dict(payload), procedure))
-        return ["health"]
 
 
 @pytest.fixture
@@ -111,15 +103,15 @@ def db(tmp_path: Path) -> Iterator[Database]:
 
 
 @pytest.fixture
-def registry() -> FakeRegistry:
-    return FakeRegistry()
+def registry() -> IssuingRegistry:
+    return IssuingRegistry()
 
 
 @pytest.fixture
-def register(db: Database, registry: FakeRegistry) -> Register:
+def register(db: Database, registry: IssuingRegistry) -> UseCases:
     keyring = Keyring.generate(["data", "blind"])
     cipher.bind(FieldCipher(keyring))
-    return Register(db, registry, BlindIndex(keyring), today=lambda: TODAY)
+    return bootstrap(Context(db, registry, BlindIndex(keyring), today=lambda: TODAY))
 
 
 def form(**overrides: str) -> ResidentForm:
@@ -141,9 +133,9 @@ def count(db: Database, model: type) -> int:
 
 
 def test_register_keeps_the_token_and_returns_the_number_once(
-    register: Register, registry: FakeRegistry, db: Database, tmp_path: Path
+    register: UseCases, registry: IssuingRegistry, db: Database, tmp_path: Path
 ) -> None:
-    result = register.register_resident(form(), "", "", "key-0001-register")
+    result = register.residents.register_resident(form(), "", "", "key-0001-register")
     token = registry.by_key["mun-register:key-0001-register"]
     assert result.my_number == registry.people[token]["number"]
     with db.transaction() as session:
@@ -159,14 +151,14 @@ def test_register_keeps_the_token_and_returns_the_number_once(
 
 
 def test_register_is_idempotent_and_a_reused_key_conflicts(
-    register: Register, db: Database
+    register: UseCases, db: Database
 ) -> None:
-    first = register.register_resident(form(), "", "", "key-0002-register")
-    again = register.register_resident(form(), "", "", "key-0002-register")
+    first = register.residents.register_resident(form(), "", "", "key-0002-register")
+    again = register.residents.register_resident(form(), "", "", "key-0002-register")
     assert again == first and again.my_number == first.my_number
     assert count(db, Resident) == 1
     with pytest.raises(errors.Conflict):
-        register.register_resident(form(name="佐藤 花子"), "", "", "key-0002-register")
+        register.residents.register_resident(form(name="佐藤 花子"), "", "", "key-0002-register")
     assert count(db, Resident) == 1
 
 
@@ -188,8 +180,8 @@ def test_register_is_idempotent_and_a_reused_key_conflicts(
     ],
 )
 def test_bad_registrations_change_nothing(
-    register: Register,
-    registry: FakeRegistry,
+    register: UseCases,
+    registry: IssuingRegistry,
     db: Database,
     overrides: dict[str, str],
     household: str,
@@ -198,14 +190,14 @@ def test_bad_registrations_change_nothing(
     error: type[errors.DomainError],
 ) -> None:
     with pytest.raises(error):
-        register.register_resident(form(**overrides), household, relationship, key)
+        register.residents.register_resident(form(**overrides), household, relationship, key)
     assert registry.people == {}
     assert count(db, Resident) == count(db, Household) == count(db, Operation) == 0
 
 
-def test_household_members_and_provider_items(register: Register, db: Database) -> None:
-    head = register.register_resident(form(), "", "", "key-hh-00001")
-    wife = register.register_resident(
+def test_household_members_and_provider_items(register: UseCases, db: Database) -> None:
+    head = register.residents.register_resident(form(), "", "", "key-hh-00001")
+    wife = register.residents.register_resident(
         form(name="佐藤 恵子", name_kana="サトウ ケイコ", birth_date="1961-02-11", sex="female"),
         head.household_id,
         "妻",
@@ -213,7 +205,7 @@ def test_household_members_and_provider_items(register: Register, db: Database) 
     )
     assert wife.household_id == head.household_id
     with pytest.raises(errors.InvalidInput, match="one address"):
-        register.register_resident(
+        register.residents.register_resident(
             form(name="佐藤 一郎", address="宮城県石巻市中央1丁目1-1"),
             head.household_id,
             "子",
@@ -222,22 +214,24 @@ def test_household_members_and_provider_items(register: Register, db: Database) 
     with db.transaction() as session:
         token = session.get(Resident, wife.address_number).token  # type: ignore[union-attr]
     call = ProvideCall(token, "household", "pension.exemption", "pension", "r1", {})
-    item = register.provide_household(call)
+    item = register.provider.provide_household(call)
     assert item["size"] == 2 and item["relationship"] == "妻"
     assert sorted((m["relationship"], m["birth_year"]) for m in item["members"]) == [
         ("世帯主", 1958),
         ("妻", 1961),
     ]
     assert "佐藤" not in json.dumps(item, ensure_ascii=False)  # no names of other members
-    facts = register.provide_basic_facts(call)
+    facts = register.provider.provide_basic_facts(call)
     assert facts["name"] == "佐藤 恵子" and facts["status"] == "resident"
-    assert register.provide_ltc(call) == {"certified": False}
+    assert register.provider.provide_ltc(call) == {"certified": False}
     with pytest.raises(errors.NotFound):
-        register.provide_basic_facts(ProvideCall("unknown", "basic_facts", "p", "x", "r", {}))
+        register.provider.provide_basic_facts(
+            ProvideCall("unknown", "basic_facts", "p", "x", "r", {})
+        )
 
 
-def test_foreign_resident_details_are_provided(register: Register, db: Database) -> None:
-    result = register.register_resident(
+def test_foreign_resident_details_are_provided(register: UseCases, db: Database) -> None:
+    result = register.residents.register_resident(
         form(
             name="NGUYEN VAN AN",
             name_kana="グエン ヴァン アン",
@@ -251,20 +245,22 @@ def test_foreign_resident_details_are_provided(register: Register, db: Database)
         "",
         "key-foreign-01",
     )
-    view = register.get_resident(result.address_number)
+    view = register.residents.get_resident(result.address_number)
     assert view.form.residence_card_number == "AB12345678CD"
     with db.transaction() as session:
         token = session.get(Resident, result.address_number).token  # type: ignore[union-attr]
-    item = register.provide_basic_facts(ProvideCall(token, "basic_facts", "p", "x", "r", {}))
+    item = register.provider.provide_basic_facts(
+        ProvideCall(token, "basic_facts", "p", "x", "r", {})
+    )
     assert item["nationality"] == "VN" and item["period_of_stay_until"] == "2027-03-31"
     assert "residence_card_number" not in item
 
 
 def test_move_updates_registry_and_outbox_in_one_go(
-    register: Register, registry: FakeRegistry, db: Database
+    register: UseCases, registry: IssuingRegistry, db: Database
 ) -> None:
-    head = register.register_resident(form(), "", "", "key-move-0001")
-    register.register_resident(
+    head = register.residents.register_resident(form(), "", "", "key-move-0001")
+    register.residents.register_resident(
         form(name="佐藤 恵子", name_kana="サトウ ケイコ", birth_date="1961-02-11", sex="female"),
         head.household_id,
         "妻",
@@ -272,17 +268,20 @@ def test_move_updates_registry_and_outbox_in_one_go(
     )
     registry.fail_update = True
     with pytest.raises(errors.Unavailable):
-        register.record_move(
+        register.moves.record_move(
             head.address_number, "宮城県石巻市中央2丁目5-3", "2025-05-30", True, "key-move-0003"
         )
     assert count(db, OutboxEvent) == 0
-    assert register.get_resident(head.address_number).form.address == "宮城県石巻市穀町14番1号"
+    assert (
+        register.residents.get_resident(head.address_number).form.address
+        == "宮城県石巻市穀町14番1号"
+    )
     registry.fail_update = False
-    moved = register.record_move(
+    moved = register.moves.record_move(
         head.address_number, "宮城県石巻市中央2丁目5-3", "2025-05-30", True, "key-move-0003"
     )
     assert len(moved.moved) == 2 and len(moved.event_ids) == 2
-    again = register.record_move(
+    again = register.moves.record_move(
         head.address_number, "宮城県石巻市中央2丁目5-3", "2025-05-30", True, "key-move-0003"
     )
     assert again == moved and count(db, OutboxEvent) == 2
@@ -290,98 +289,98 @@ def test_move_updates_registry_and_outbox_in_one_go(
 
     relay = OutboxRelay("municipality", db, OutboxEvent, _deliver(registry))
     assert relay.drain() == 2
-    assert {p[1] for p in registry.published} == {"address_changed"}
-    assert {p[4] for p in registry.published} == {"municipality.moving_onestop"}
-    assert registry.published[0][3]["address"] == "宮城県石巻市中央2丁目5-3"
+    assert {p["event_type"] for p in registry.published} == {"address_changed"}
+    assert {p["procedure"] for p in registry.published} == {"municipality.moving_onestop"}
+    assert registry.published[0]["payload"]["address"] == "宮城県石巻市中央2丁目5-3"
     assert relay.drain() == 0
 
     with pytest.raises(errors.InvalidInput, match="current address"):
-        register.record_move(
+        register.moves.record_move(
             head.address_number, "宮城県石巻市中央2丁目5-3", "2025-05-31", True, "key-move-0004"
         )
     with pytest.raises(errors.InvalidInput, match="future"):
-        register.record_move(
+        register.moves.record_move(
             head.address_number, "宮城県石巻市中央3丁目1", "2025-06-30", True, "key-move-0005"
         )
 
 
-def _deliver(registry: FakeRegistry) -> Any:
+def _deliver(registry: IssuingRegistry) -> Any:
     def deliver(row: Any, payload: dict[str, Any]) -> None:
         registry.publish(row.token, row.event_type, row.id, payload, procedure=row.procedure)
 
     return deliver
 
 
-def test_householder_cannot_leave_others_behind(register: Register) -> None:
-    head = register.register_resident(form(), "", "", "key-split-001")
-    child = register.register_resident(
+def test_householder_cannot_leave_others_behind(register: UseCases) -> None:
+    head = register.residents.register_resident(form(), "", "", "key-split-001")
+    child = register.residents.register_resident(
         form(name="佐藤 翔", name_kana="サトウ ショウ", birth_date="1990-10-10"),
         head.household_id,
         "子",
         "key-split-002",
     )
     with pytest.raises(errors.FailedPrecondition):
-        register.record_move(
+        register.moves.record_move(
             head.address_number, "宮城県石巻市中央2丁目5-3", "2025-05-30", False, "key-split-003"
         )
-    moved = register.record_move(
+    moved = register.moves.record_move(
         child.address_number, "宮城県石巻市中央2丁目5-3", "2025-05-30", False, "key-split-004"
     )
     assert moved.household_id != head.household_id
-    assert register.get_resident(child.address_number).relationship == "世帯主"
-    assert len(register.get_household(head.household_id).members) == 1
+    assert register.residents.get_resident(child.address_number).relationship == "世帯主"
+    assert len(register.residents.get_household(head.household_id).members) == 1
 
 
-def test_move_out_and_death_close_the_record(register: Register, registry: FakeRegistry) -> None:
-    a = register.register_resident(form(), "", "", "key-close-001")
-    b = register.register_resident(
+def test_move_out_and_death_close_the_record(register: UseCases, registry: IssuingRegistry) -> None:
+    a = register.residents.register_resident(form(), "", "", "key-close-001")
+    b = register.residents.register_resident(
         form(name="高橋 明", name_kana="タカハシ アキラ", address="宮城県石巻市中央1-1"),
         "",
         "",
         "key-close-002",
     )
-    register.record_move_out(
+    register.moves.record_move_out(
         a.address_number, "東京都千代田区千代田1-1", "2025-06-10", "key-close-3"
     )
-    assert register.get_resident(a.address_number).status == "moved_out"
+    assert register.residents.get_resident(a.address_number).status == "moved_out"
     assert registry.updates[-1][1].address == "東京都千代田区千代田1-1"
     with pytest.raises(errors.FailedPrecondition):
-        register.record_death(a.address_number, "2025-06-01", "key-close-4")
-    register.record_death(b.address_number, "2025-05-01", "key-close-5")
-    assert register.get_resident(b.address_number).status == "deceased"
+        register.moves.record_death(a.address_number, "2025-06-01", "key-close-4")
+    register.moves.record_death(b.address_number, "2025-05-01", "key-close-5")
+    assert register.residents.get_resident(b.address_number).status == "deceased"
     assert registry.updates[-1][2] is True
 
 
 def test_care_certification_and_notice(
-    register: Register, registry: FakeRegistry, db: Database
+    register: UseCases, registry: IssuingRegistry, db: Database
 ) -> None:
-    a = register.register_resident(form(), "", "", "key-care-0001")
-    view = register.certify_care(
+    a = register.residents.register_resident(form(), "", "", "key-care-0001")
+    view = register.care.certify_care(
         a.address_number, 5, "2025-05-20", "2025-05-01", "2026-04-30", "key-care-0002"
     )
     assert view.cert.level.label == "要介護3"
-    assert register.get_resident(a.address_number).care == view.cert
+    assert register.residents.get_resident(a.address_number).care == view.cert
     with db.transaction() as session:
         notices = session.scalars(select(OutboxEvent)).all()
         assert [(n.event_type, n.procedure) for n in notices] == [("notice", "municipality.ltc")]
     with pytest.raises(errors.InvalidInput):
-        register.certify_care(
+        register.care.certify_care(
             a.address_number, 9, "2025-05-20", "2025-05-01", "2026-04-30", "key-care-0003"
         )
     assert count(db, CareCertificationRow) == 1
 
 
 def test_support_list_combines_local_and_partner_data(
-    register: Register, registry: FakeRegistry
+    register: UseCases, registry: IssuingRegistry
 ) -> None:
-    head = register.register_resident(form(), "", "", "key-dis-00001")
-    wife = register.register_resident(
+    head = register.residents.register_resident(form(), "", "", "key-dis-00001")
+    wife = register.residents.register_resident(
         form(name="佐藤 恵子", name_kana="サトウ ケイコ", birth_date="1961-02-11", sex="female"),
         head.household_id,
         "妻",
         "key-dis-00002",
     )
-    alone = register.register_resident(
+    alone = register.residents.register_resident(
         form(
             name="鈴木 トメ",
             name_kana="スズキ トメ",
@@ -393,30 +392,31 @@ def test_support_list_combines_local_and_partner_data(
         "",
         "key-dis-00003",
     )
-    elsewhere = register.register_resident(
+    elsewhere = register.residents.register_resident(
         form(name="高橋 明", name_kana="タカハシ アキラ", address="宮城県仙台市青葉区国分町3-7"),
         "",
         "",
         "key-dis-00004",
     )
-    register.certify_care(
+    register.care.certify_care(
         wife.address_number, 6, "2025-04-01", "2025-04-01", "2026-03-31", "key-dis-00005"
     )
     tokens = {t: p for t, p in registry.people.items()}
     head_token = registry.by_key["mun-register:key-dis-00001"]
     alone_token = registry.by_key["mun-register:key-dis-00003"]
-    registry.answers[(head_token, "income")] = {"year": 2024, "total_income": 4_800_000}
-    registry.answers[(alone_token, "income")] = {"year": 2024, "total_income": 1_200_000}
-    registry.answers[(alone_token, "care_flags")] = {
-        "disability_grade": 0,
-        "chronic_care": [],
-        "needs_evacuation_assistance": False,
-    }
-    disaster = register.declare_disaster(
+    registry.answer_for(head_token, "tax", "income", {"year": 2024, "total_income": 4_800_000})
+    registry.answer_for(alone_token, "tax", "income", {"year": 2024, "total_income": 1_200_000})
+    registry.answer_for(
+        alone_token,
+        "health",
+        "care_flags",
+        {"disability_grade": 0, "chronic_care": [], "needs_evacuation_assistance": False},
+    )
+    disaster = register.disasters.declare_disaster(
         "令和7年台風第10号", "宮城県石巻市", "2025-05-25", 1, "key-dis-00006"
     )
     assert disaster.disaster_id.startswith("D2025-")
-    result = register.compile_support_list(disaster.disaster_id, 0)
+    result = register.disasters.compile_support_list(disaster.disaster_id, 0)
     assert result.income_year == 2024
     listed = {e.address_number: e for e in result.residents}
     assert set(listed) == {head.address_number, wife.address_number, alone.address_number}
@@ -430,27 +430,33 @@ def test_support_list_combines_local_and_partner_data(
     assert not support[head.household_id].income_complete  # the wife's income was unknown
     assert support[alone.household_id].support_yen == 750_000
     assert result.total_support_yen == 1_750_000
-    procedures = {(q.item, q.procedure) for q in registry.queries}
+    procedures = {(q["item"], q["procedure"]) for q in registry.queries}
     assert procedures == {
         ("care_flags", "disaster.support_list"),
         ("income", "disaster.victim_support"),
     }
-    assert all(q.params.get("year") == 2024 for q in registry.queries if q.item == "income")
+    assert all(q["params"].get("year") == 2024 for q in registry.queries if q["item"] == "income")
     assert len(registry.queries) == 6 and len(tokens) == 4
     with pytest.raises(errors.NotFound):
-        register.compile_support_list("D2025-000000", 0)
+        register.disasters.compile_support_list("D2025-000000", 0)
     with pytest.raises(errors.InvalidInput, match="street address"):
-        register.declare_disaster("x", "宮城県石巻市穀町14", "2025-05-25", 1, "key-dis-00007")
+        register.disasters.declare_disaster(
+            "x", "宮城県石巻市穀町14", "2025-05-25", 1, "key-dis-00007"
+        )
 
 
 def test_reissue_returns_the_new_number_and_tells_the_portal(
-    register: Register, registry: FakeRegistry, db: Database
+    register: UseCases, registry: IssuingRegistry, db: Database
 ) -> None:
-    a = register.register_resident(form(), "", "", "key-reissue-1")
-    new = register.reissue_number(a.address_number, "申請書の紛失による漏えい", "key-reissue-2")
+    a = register.residents.register_resident(form(), "", "", "key-reissue-1")
+    new = register.reissue.reissue_number(
+        a.address_number, "申請書の紛失による漏えい", "key-reissue-2"
+    )
     assert new != a.my_number
     assert (
-        register.reissue_number(a.address_number, "申請書の紛失による漏えい", "key-reissue-2")
+        register.reissue.reissue_number(
+            a.address_number, "申請書の紛失による漏えい", "key-reissue-2"
+        )
         == new
     )
     with db.transaction() as session:
@@ -460,11 +466,11 @@ def test_reissue_returns_the_new_number_and_tells_the_portal(
         ]
         assert new not in events[0].payload
     with pytest.raises(errors.InvalidInput):
-        register.reissue_number(a.address_number, "", "key-reissue-3")
+        register.reissue.reissue_number(a.address_number, "", "key-reissue-3")
 
 
-def test_move_out_application_is_recorded_once(register: Register, db: Database) -> None:
-    a = register.register_resident(form(), "", "", "key-app-00001")
+def test_move_out_application_is_recorded_once(register: UseCases, db: Database) -> None:
+    a = register.residents.register_resident(form(), "", "", "key-app-00001")
     with db.transaction() as session:
         token = session.get(Resident, a.address_number).token  # type: ignore[union-attr]
     event = DeliveredEvent(
@@ -475,13 +481,13 @@ def test_move_out_application_is_recorded_once(register: Register, db: Database)
         {"destination_address": "東京都千代田区千代田1-1", "effective_date": "2025-06-20"},
     )
     with db.transaction() as session:
-        register.on_move_out_application(session, event)
+        register.provider.on_move_out_application(session, event)
     assert count(db, MoveOutNotice) == 1
-    assert register.get_resident(a.address_number).pending_move_out_notices == 1
+    assert register.residents.get_resident(a.address_number).pending_move_out_notices == 1
 
 
 def test_enrol_a_resident_moving_in_with_a_number(
-    register: Register, registry: FakeRegistry, db: Database
+    register: UseCases, registry: IssuingRegistry, db: Database
 ) -> None:
     old = BasicFacts.parse("田中 美咲", "1990-08-08", "female", "東京都千代田区千代田1-1")
     number, token = registry.register(old, "elsewhere-1")
@@ -489,12 +495,14 @@ def test_enrol_a_resident_moving_in_with_a_number(
         name="田中 美咲", name_kana="タナカ ミサキ", birth_date="1990-08-08", sex="female"
     )
     with pytest.raises(errors.NotFound):  # the registry still holds the previous address
-        register.enrol_resident(number, moved_in, "", "", "key-enrol-001")
+        register.residents.enrol_resident(number, moved_in, "", "", "key-enrol-001")
     assert count(db, Resident) == 0
     with pytest.raises(errors.InvalidInput, match="check digit"):
         bad = number[:-1] + str((int(number[-1]) + 1) % 10)
-        register.enrol_resident(bad, moved_in, "", "", "key-enrol-002", "東京都千代田区千代田1-1")
-    address_number, _ = register.enrol_resident(
+        register.residents.enrol_resident(
+            bad, moved_in, "", "", "key-enrol-002", "東京都千代田区千代田1-1"
+        )
+    address_number, _ = register.residents.enrol_resident(
         number, moved_in, "", "", "key-enrol-003", "東京都千代田区千代田1-1"
     )
     assert registry.people[token]["facts"].address == "宮城県石巻市穀町14番1号"
@@ -506,5 +514,5 @@ def test_enrol_a_resident_moving_in_with_a_number(
             ("address_changed", "move_in")
         ]
     with pytest.raises(errors.AlreadyExists):
-        register.enrol_resident(number, moved_in, "", "", "key-enrol-004")
+        register.residents.enrol_resident(number, moved_in, "", "", "key-enrol-004")
     assert count(db, Resident) == 1

@@ -1,75 +1,21 @@
-"""Fixtures for the pension unit tests: a SQLite database and a fake registry client."""
+"""Fixtures for the pension unit tests: a SQLite database and the shared fake registry."""
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from mynumber_core import errors
 from mynumber_core.db import Database
-from mynumber_core.facts import BasicFacts
 from mynumber_core.keyring import FieldCipher, Keyring
-from mynumber_core.registry_client import RegistryClient
 from services.pension.models import CIPHER, Base
 from services.pension.usecases import FormIdentity, PensionService
+from tests.support.fake_registry import FakeRegistry
 
 TODAY = dt.date(2026, 11, 26)
 NUMBER = "123456789018"
-
-
-class FakeRegistry(RegistryClient):
-    """Answers link/query/publish from tables; records every call."""
-
-    def __init__(self) -> None:  # no channels: nothing leaves the process
-        self.answers: dict[tuple[str, str], Callable[[dict[str, Any]], dict[str, Any]]] = {}
-        self.queries: list[dict[str, Any]] = []
-        self.links: list[str] = []
-        self.published: list[dict[str, Any]] = []
-
-    def link(self, my_number: str, facts: BasicFacts) -> str:
-        self.links.append(my_number)
-        return "tok-" + hashlib.sha256(my_number.encode()).hexdigest()[:16]
-
-    def query(
-        self,
-        token: str,
-        provider: str,
-        item: str,
-        procedure: str,
-        request_id: str,
-        params: Any = None,
-    ) -> dict[str, Any]:
-        call = dict(
-            token=token,
-            provider=provider,
-            item=item,
-            procedure=procedure,
-            request_id=request_id,
-            params=dict(params or {}),
-        )
-        self.queries.append(call)
-        answer = self.answers.get((provider, item))
-        if answer is None:
-            raise errors.NotFound(f"registry: {provider}: no {item}")
-        return answer(call)
-
-    def publish(
-        self,
-        token: str,
-        event_type: str,
-        event_id: str,
-        payload: Any,
-        *,
-        procedure: str,
-        audience: Any = (),
-    ) -> list[str]:
-        self.published.append(dict(token=token, event_type=event_type, procedure=procedure))
-        return list(audience)
 
 
 @pytest.fixture

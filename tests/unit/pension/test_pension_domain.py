@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mynumber_core import alerts
+from mynumber_core.calendar import age_on, fiscal_year_of
 from mynumber_core.errors import InvalidInput
 from services.pension import domain
 from services.pension.domain import ExemptionLevel
@@ -74,7 +75,7 @@ def test_month_item_ids_round_trip(fiscal_year: int, index: int) -> None:
     item = domain.month_item_id(fiscal_year, index)
     assert domain.parse_month_item_id(item) == (fiscal_year, index)
     year, month = domain.month_of_fiscal_year(fiscal_year, index)
-    assert domain.fiscal_year_of(dt.date(year, month, 1)) == fiscal_year
+    assert fiscal_year_of(dt.date(year, month, 1)) == fiscal_year
     assert domain.due_date(fiscal_year, index) > dt.date(year, month, 28)
 
 
@@ -167,8 +168,10 @@ def test_claims_need_age_65_and_120_months() -> None:
 
 
 def test_age_counts_completed_years() -> None:
-    assert domain.age_on(dt.date(1960, 11, 27), dt.date(2025, 11, 26)) == 64
-    assert domain.age_on(dt.date(1960, 11, 26), dt.date(2025, 11, 26)) == 65
+    # The legal rule (年齢計算ニ関スル法律): the age is reached on the eve of the birthday.
+    assert age_on(dt.date(1960, 11, 28), dt.date(2025, 11, 26)) == 64
+    assert age_on(dt.date(1960, 11, 27), dt.date(2025, 11, 26)) == 65
+    assert age_on(dt.date(1960, 11, 26), dt.date(2025, 11, 26)) == 65
 
 
 def test_months_in_scope_start_at_enrolment() -> None:

@@ -24,7 +24,8 @@ from services.pension.models import (
     PendingApplication,
 )
 from services.pension.usecases import PensionService
-from tests.unit.pension.conftest import NUMBER, FakeRegistry, identity
+from tests.support.fake_registry import FakeRegistry
+from tests.unit.pension.conftest import NUMBER, identity
 
 
 def _count(db: Database, model: Any) -> int:

@@ -1,58 +1,22 @@
-"""Fixtures for the tax unit tests: a SQLite database and a fake registry client."""
+"""Fixtures for the tax unit tests: a SQLite database and the shared fake registry."""
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from mynumber_core import errors
 from mynumber_core.db import Database
-from mynumber_core.facts import BasicFacts, FormIdentity
+from mynumber_core.facts import FormIdentity
 from mynumber_core.keyring import FieldCipher, Keyring
-from mynumber_core.registry_client import RegistryClient
 from services.tax.models import CIPHER, Base
 from services.tax.usecases import TaxService
+from tests.support.fake_registry import FakeRegistry
 
 TODAY = dt.date(2026, 11, 26)
 NUMBER = "111222333446"
-
-
-class FakeTaxRegistry(RegistryClient):
-    """Answers link/query from tables; records every call."""
-
-    def __init__(self) -> None:  # no channels: nothing leaves the process
-        self.answers: dict[tuple[str, str], Callable[[dict[str, Any]], dict[str, Any]]] = {}
-        self.queries: list[dict[str, Any]] = []
-
-    def link(self, my_number: str, facts: BasicFacts) -> str:
-        return "tok-" + hashlib.sha256(my_number.encode()).hexdigest()[:16]
-
-    def query(
-        self,
-        token: str,
-        provider: str,
-        item: str,
-        procedure: str,
-        request_id: str,
-        params: Any = None,
-    ) -> dict[str, Any]:
-        call = {
-            "provider": provider,
-            "item": item,
-            "procedure": procedure,
-            "request_id": request_id,
-            "params": dict(params or {}),
-        }
-        self.queries.append(call)
-        answer = self.answers.get((provider, item))
-        if answer is None:
-            raise errors.NotFound(f"registry: {provider}: no {item}")
-        return answer(call)
 
 
 @pytest.fixture
@@ -65,12 +29,12 @@ def db(tmp_path: Path) -> Iterator[Database]:
 
 
 @pytest.fixture
-def registry() -> FakeTaxRegistry:
-    return FakeTaxRegistry()
+def registry() -> FakeRegistry:
+    return FakeRegistry()
 
 
 @pytest.fixture
-def service(db: Database, registry: FakeTaxRegistry) -> TaxService:
+def service(db: Database, registry: FakeRegistry) -> TaxService:
     return TaxService(db, registry, today=lambda: TODAY)
 
 

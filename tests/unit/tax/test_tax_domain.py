@@ -128,7 +128,15 @@ def test_medical_totals_come_from_total_yen() -> None:
 
 
 def test_the_payout_policy_releases_for_now() -> None:
-    assert domain.PayoutPolicy().decide({"bank_code": "0005"}, {}).release
+    attested = {"bank_code": "0005", "registry_verified": True}
+    assert domain.PayoutPolicy().decide(attested, {}).release
+
+
+def test_the_payout_policy_holds_an_account_the_registry_did_not_attest() -> None:
+    for account in ({"bank_code": "0005"}, {"bank_code": "0005", "registry_verified": False}):
+        decision = domain.PayoutPolicy().decide(account, {})
+        assert not decision.release and decision.hold_code == "unverified_account"
+        assert decision.release_after is None
 
 
 @given(st.from_regex(r"[A-Z]{1,3}-[0-9]{3,8}", fullmatch=True))

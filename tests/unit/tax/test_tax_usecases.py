@@ -15,7 +15,8 @@ from mynumber_core.provider import DeliveredEvent, ProvideCall
 from services.tax import domain
 from services.tax.models import IncomeYear, OutboxEvent, Payment, RefundRow, Taxpayer
 from services.tax.usecases import TaxService
-from tests.unit.tax.conftest import NUMBER, TODAY, FakeTaxRegistry, identity
+from tests.support.fake_registry import FakeRegistry
+from tests.unit.tax.conftest import NUMBER, TODAY, identity
 
 
 def _count(db: Database, model: Any) -> int:
@@ -23,7 +24,7 @@ def _count(db: Database, model: Any) -> int:
         return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
 
-def _token(registry: FakeTaxRegistry) -> str:
+def _token(registry: FakeRegistry) -> str:
     return registry.link(NUMBER, identity().facts)
 
 
@@ -31,7 +32,7 @@ def _call(token: str, item: str, **params: Any) -> ProvideCall:
     return ProvideCall(token, item, "pension.exemption", "pension", "r1", params)
 
 
-def _portal(registry: FakeTaxRegistry) -> None:
+def _portal(registry: FakeRegistry) -> None:
     registry.answers[("portal", "payout_account")] = lambda c: {
         "bank_code": "0009",
         "account_number": "7654321",
@@ -73,7 +74,7 @@ def test_bad_income_changes_nothing(
     assert _count(db, IncomeYear) == 0
 
 
-def test_income_item_and_not_found(service: TaxService, registry: FakeTaxRegistry) -> None:
+def test_income_item_and_not_found(service: TaxService, registry: FakeRegistry) -> None:
     ref, _ = service.register(identity())
     service.record_income(ref, 2025, 3_000_000, 200_000, 60_000, 450_000)
     item = service.provide_income(_call(_token(registry), "income", year=2025))
@@ -88,7 +89,7 @@ def test_income_item_and_not_found(service: TaxService, registry: FakeTaxRegistr
 
 
 def test_assessment_uses_medical_expenses_from_the_insurer(
-    service: TaxService, registry: FakeTaxRegistry
+    service: TaxService, registry: FakeRegistry
 ) -> None:
     ref, _ = service.register(identity())
     service.record_income(ref, 2024, 5_000_000, 0, 150_000, 700_000)
@@ -122,7 +123,7 @@ def test_assessment_needs_income(service: TaxService) -> None:
 
 
 def test_refund_flow_and_idempotence(
-    service: TaxService, registry: FakeTaxRegistry, db: Database
+    service: TaxService, registry: FakeRegistry, db: Database
 ) -> None:
     ref, _ = service.register(identity())
     service.record_income(ref, 2024, 5_000_000, 0, 150_000, 700_000)
@@ -145,9 +146,7 @@ def test_refund_flow_and_idempotence(
         service.record_income(ref, 2024, 1, 0, 0, 0)
 
 
-def test_refund_amount_matches_the_assessment(
-    service: TaxService, registry: FakeTaxRegistry
-) -> None:
+def test_refund_amount_matches_the_assessment(service: TaxService, registry: FakeRegistry) -> None:
     ref, _ = service.register(identity())
     service.record_income(ref, 2024, 5_000_000, 0, 150_000, 700_000)
     assessed = service.assess_year(ref, 2024).computation
@@ -155,7 +154,7 @@ def test_refund_amount_matches_the_assessment(
     assert service.issue_refund(ref, 2024).amount == assessed.refund
 
 
-def test_a_payout_policy_can_hold_the_refund(db: Database, registry: FakeTaxRegistry) -> None:
+def test_a_payout_policy_can_hold_the_refund(db: Database, registry: FakeRegistry) -> None:
     class Hold(domain.PayoutPolicy):
         def decide(
             self, account: Mapping[str, Any], facts: Mapping[str, Any] | None = None
@@ -174,7 +173,7 @@ def test_a_payout_policy_can_hold_the_refund(db: Database, registry: FakeTaxRegi
 
 
 def test_no_refund_when_tax_is_due(
-    service: TaxService, registry: FakeTaxRegistry, db: Database
+    service: TaxService, registry: FakeRegistry, db: Database
 ) -> None:
     ref, _ = service.register(identity())
     service.record_income(ref, 2025, 0, 6_000_000, 0, 800_000)
@@ -189,7 +188,7 @@ def test_no_refund_when_tax_is_due(
 
 
 def test_payments_are_recorded_once_and_validated(
-    service: TaxService, registry: FakeTaxRegistry, db: Database
+    service: TaxService, registry: FakeRegistry, db: Database
 ) -> None:
     ref, _ = service.register(identity())
     service.record_income(ref, 2025, 0, 6_000_000, 0, 800_000)
@@ -217,7 +216,7 @@ def test_payments_are_recorded_once_and_validated(
 
 
 def test_withholding_slip_goes_to_the_inbox(
-    service: TaxService, registry: FakeTaxRegistry, db: Database
+    service: TaxService, registry: FakeRegistry, db: Database
 ) -> None:
     ref, _ = service.register(identity())
     service.record_income(ref, 2025, 4_200_000, 0, 98_000, 620_000)
@@ -233,7 +232,7 @@ def test_withholding_slip_goes_to_the_inbox(
 
 
 def test_address_changed_updates_the_encrypted_address(
-    service: TaxService, registry: FakeTaxRegistry, db: Database
+    service: TaxService, registry: FakeRegistry, db: Database
 ) -> None:
     service.register(identity())
     event = DeliveredEvent(

@@ -25,21 +25,35 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#mynumber/exchange/v1/exchange.proto\x12\x14mynumber.exchange.v1\x1a\x1cgoogle/protobuf/struct.proto\"\x90\x01\n\x0eProvideRequest\x12\r\n\x05token\x18\x01 \x01(\t\x12\x0c\n\x04item\x18\x02 \x01(\t\x12\x11\n\tprocedure\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12\x11\n\trequester\x18\x05 \x01(\t\x12\'\n\x06params\x18\x06 \x01(\x0b\x32\x17.google.protobuf.Struct\"8\n\x0fProvideResponse\x12%\n\x04\x64\x61ta\x18\x01 \x01(\x0b\x32\x17.google.protobuf.Struct\"\x82\x01\n\x0e\x44\x65liverRequest\x12\r\n\x05token\x18\x01 \x01(\t\x12\x12\n\nevent_type\x18\x02 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x03 \x01(\t\x12\x11\n\tpublisher\x18\x04 \x01(\t\x12(\n\x07payload\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct\"\"\n\x0f\x44\x65liverResponse\x12\x0f\n\x07\x61pplied\x18\x01 \x01(\x08\x32\xba\x01\n\x08Provider\x12V\n\x07Provide\x12$.mynumber.exchange.v1.ProvideRequest\x1a%.mynumber.exchange.v1.ProvideResponse\x12V\n\x07\x44\x65liver\x12$.mynumber.exchange.v1.DeliverRequest\x1a%.mynumber.exchange.v1.DeliverResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#mynumber/exchange/v1/exchange.proto\x12\x14mynumber.exchange.v1\x1a\x1cgoogle/protobuf/struct.proto\"O\n\nSealingKey\x12\x0e\n\x06\x64omain\x18\x01 \x01(\t\x12\x0e\n\x06key_id\x18\x02 \x01(\t\x12\r\n\x05suite\x18\x03 \x01(\t\x12\x12\n\npublic_key\x18\x04 \x01(\x0c\";\n\x06Sealed\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\r\n\x05suite\x18\x02 \x01(\t\x12\x12\n\nciphertext\x18\x03 \x01(\x0c\"\x16\n\x14GetSealingKeyRequest\"\xc5\x01\n\x0eProvideRequest\x12\r\n\x05token\x18\x01 \x01(\t\x12\x0c\n\x04item\x18\x02 \x01(\t\x12\x11\n\tprocedure\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12\x11\n\trequester\x18\x05 \x01(\t\x12\'\n\x06params\x18\x06 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x33\n\trecipient\x18\x07 \x01(\x0b\x32 .mynumber.exchange.v1.SealingKey\"f\n\x0fProvideResponse\x12%\n\x04\x64\x61ta\x18\x01 \x01(\x0b\x32\x17.google.protobuf.Struct\x12,\n\x06sealed\x18\x02 \x01(\x0b\x32\x1c.mynumber.exchange.v1.Sealed\"x\n\tBatchItem\x12\r\n\x05token\x18\x01 \x01(\t\x12\x0c\n\x04item\x18\x02 \x01(\t\x12\x11\n\tprocedure\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12\'\n\x06params\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct\"\x8d\x01\n\x13ProvideBatchRequest\x12\x11\n\trequester\x18\x01 \x01(\t\x12\x33\n\trecipient\x18\x02 \x01(\x0b\x32 .mynumber.exchange.v1.SealingKey\x12.\n\x05items\x18\x03 \x03(\x0b\x32\x1f.mynumber.exchange.v1.BatchItem\"@\n\x0b\x42\x61tchAnswer\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\x05\x12\x0f\n\x07message\x18\x03 \x01(\t\"x\n\x14ProvideBatchResponse\x12\x32\n\x07\x61nswers\x18\x01 \x03(\x0b\x32!.mynumber.exchange.v1.BatchAnswer\x12,\n\x06sealed\x18\x02 \x01(\x0b\x32\x1c.mynumber.exchange.v1.Sealed\"\xcb\x01\n\x0e\x44\x65liverRequest\x12\r\n\x05token\x18\x01 \x01(\t\x12\x12\n\nevent_type\x18\x02 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x03 \x01(\t\x12\x11\n\tpublisher\x18\x04 \x01(\t\x12(\n\x07payload\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x34\n\x0esealed_payload\x18\x06 \x01(\x0b\x32\x1c.mynumber.exchange.v1.Sealed\x12\x11\n\tprocedure\x18\x07 \x01(\t\"\"\n\x0f\x44\x65liverResponse\x12\x0f\n\x07\x61pplied\x18\x01 \x01(\x08\x32\x80\x03\n\x08Provider\x12V\n\x07Provide\x12$.mynumber.exchange.v1.ProvideRequest\x1a%.mynumber.exchange.v1.ProvideResponse\x12V\n\x07\x44\x65liver\x12$.mynumber.exchange.v1.DeliverRequest\x1a%.mynumber.exchange.v1.DeliverResponse\x12\x65\n\x0cProvideBatch\x12).mynumber.exchange.v1.ProvideBatchRequest\x1a*.mynumber.exchange.v1.ProvideBatchResponse\x12]\n\rGetSealingKey\x12*.mynumber.exchange.v1.GetSealingKeyRequest\x1a .mynumber.exchange.v1.SealingKeyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'mynumber.exchange.v1.exchange_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PROVIDEREQUEST']._serialized_start=92
-  _globals['_PROVIDEREQUEST']._serialized_end=236
-  _globals['_PROVIDERESPONSE']._serialized_start=238
-  _globals['_PROVIDERESPONSE']._serialized_end=294
-  _globals['_DELIVERREQUEST']._serialized_start=297
-  _globals['_DELIVERREQUEST']._serialized_end=427
-  _globals['_DELIVERRESPONSE']._serialized_start=429
-  _globals['_DELIVERRESPONSE']._serialized_end=463
-  _globals['_PROVIDER']._serialized_start=466
-  _globals['_PROVIDER']._serialized_end=652
+  _globals['_SEALINGKEY']._serialized_start=91
+  _globals['_SEALINGKEY']._serialized_end=170
+  _globals['_SEALED']._serialized_start=172
+  _globals['_SEALED']._serialized_end=231
+  _globals['_GETSEALINGKEYREQUEST']._serialized_start=233
+  _globals['_GETSEALINGKEYREQUEST']._serialized_end=255
+  _globals['_PROVIDEREQUEST']._serialized_start=258
+  _globals['_PROVIDEREQUEST']._serialized_end=455
+  _globals['_PROVIDERESPONSE']._serialized_start=457
+  _globals['_PROVIDERESPONSE']._serialized_end=559
+  _globals['_BATCHITEM']._serialized_start=561
+  _globals['_BATCHITEM']._serialized_end=681
+  _globals['_PROVIDEBATCHREQUEST']._serialized_start=684
+  _globals['_PROVIDEBATCHREQUEST']._serialized_end=825
+  _globals['_BATCHANSWER']._serialized_start=827
+  _globals['_BATCHANSWER']._serialized_end=891
+  _globals['_PROVIDEBATCHRESPONSE']._serialized_start=893
+  _globals['_PROVIDEBATCHRESPONSE']._serialized_end=1013
+  _globals['_DELIVERREQUEST']._serialized_start=1016
+  _globals['_DELIVERREQUEST']._serialized_end=1219
+  _globals['_DELIVERRESPONSE']._serialized_start=1221
+  _globals['_DELIVERRESPONSE']._serialized_end=1255
+  _globals['_PROVIDER']._serialized_start=1258
+  _globals['_PROVIDER']._serialized_end=1642
 # @@protoc_insertion_point(module_scope)

@@ -44,6 +44,16 @@ class ProviderStub:
                 request_serializer=mynumber_dot_exchange_dot_v1_dot_exchange__pb2.DeliverRequest.SerializeToString,
                 response_deserializer=mynumber_dot_exchange_dot_v1_dot_exchange__pb2.DeliverResponse.FromString,
                 _registered_method=True)
+        self.ProvideBatch = channel.unary_unary(
+                '/mynumber.exchange.v1.Provider/ProvideBatch',
+                request_serializer=mynumber_dot_exchange_dot_v1_dot_exchange__pb2.ProvideBatchRequest.SerializeToString,
+                response_deserializer=mynumber_dot_exchange_dot_v1_dot_exchange__pb2.ProvideBatchResponse.FromString,
+                _registered_method=True)
+        self.GetSealingKey = channel.unary_unary(
+                '/mynumber.exchange.v1.Provider/GetSealingKey',
+                request_serializer=mynumber_dot_exchange_dot_v1_dot_exchange__pb2.GetSealingKeyRequest.SerializeToString,
+                response_deserializer=mynumber_dot_exchange_dot_v1_dot_exchange__pb2.SealingKey.FromString,
+                _registered_method=True)
 
 
 class ProviderServicer:
@@ -64,6 +74,21 @@ class ProviderServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ProvideBatch(self, request, context):
+        """Many items in one call (the hub's BatchQuery): answered in one database round trip, and
+        sealed once for the whole batch (one HPKE encapsulation).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSealingKey(self, request, context):
+        """This domain's current HPKE public key, for the registry's signed key directory.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ProviderServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -76,6 +101,16 @@ def add_ProviderServicer_to_server(servicer, server):
                     servicer.Deliver,
                     request_deserializer=mynumber_dot_exchange_dot_v1_dot_exchange__pb2.DeliverRequest.FromString,
                     response_serializer=mynumber_dot_exchange_dot_v1_dot_exchange__pb2.DeliverResponse.SerializeToString,
+            ),
+            'ProvideBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.ProvideBatch,
+                    request_deserializer=mynumber_dot_exchange_dot_v1_dot_exchange__pb2.ProvideBatchRequest.FromString,
+                    response_serializer=mynumber_dot_exchange_dot_v1_dot_exchange__pb2.ProvideBatchResponse.SerializeToString,
+            ),
+            'GetSealingKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSealingKey,
+                    request_deserializer=mynumber_dot_exchange_dot_v1_dot_exchange__pb2.GetSealingKeyRequest.FromString,
+                    response_serializer=mynumber_dot_exchange_dot_v1_dot_exchange__pb2.SealingKey.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -132,6 +167,60 @@ class Provider:
             '/mynumber.exchange.v1.Provider/Deliver',
             mynumber_dot_exchange_dot_v1_dot_exchange__pb2.DeliverRequest.SerializeToString,
             mynumber_dot_exchange_dot_v1_dot_exchange__pb2.DeliverResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ProvideBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mynumber.exchange.v1.Provider/ProvideBatch',
+            mynumber_dot_exchange_dot_v1_dot_exchange__pb2.ProvideBatchRequest.SerializeToString,
+            mynumber_dot_exchange_dot_v1_dot_exchange__pb2.ProvideBatchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSealingKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mynumber.exchange.v1.Provider/GetSealingKey',
+            mynumber_dot_exchange_dot_v1_dot_exchange__pb2.GetSealingKeyRequest.SerializeToString,
+            mynumber_dot_exchange_dot_v1_dot_exchange__pb2.SealingKey.FromString,
             options,
             channel_credentials,
             insecure,

@@ -113,6 +113,34 @@ class EnrolResponse(_message.Message):
     copay_percent: int
     def __init__(self, token: _Optional[str] = ..., coverage_id: _Optional[str] = ..., copay_percent: _Optional[int] = ...) -> None: ...
 
+class EnrolMembersRequest(_message.Message):
+    __slots__ = ("members",)
+    MEMBERS_FIELD_NUMBER: _ClassVar[int]
+    members: _containers.RepeatedCompositeFieldContainer[EnrolRequest]
+    def __init__(self, members: _Optional[_Iterable[_Union[EnrolRequest, _Mapping]]] = ...) -> None: ...
+
+class MemberResult(_message.Message):
+    __slots__ = ("code", "message", "token", "coverage_id", "copay_percent", "already_enrolled")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    COVERAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    COPAY_PERCENT_FIELD_NUMBER: _ClassVar[int]
+    ALREADY_ENROLLED_FIELD_NUMBER: _ClassVar[int]
+    code: int
+    message: str
+    token: str
+    coverage_id: str
+    copay_percent: int
+    already_enrolled: bool
+    def __init__(self, code: _Optional[int] = ..., message: _Optional[str] = ..., token: _Optional[str] = ..., coverage_id: _Optional[str] = ..., copay_percent: _Optional[int] = ..., already_enrolled: _Optional[bool] = ...) -> None: ...
+
+class EnrolMembersResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[MemberResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[MemberResult, _Mapping]]] = ...) -> None: ...
+
 class InsuredRef(_message.Message):
     __slots__ = ("insurer_number", "insured")
     INSURER_NUMBER_FIELD_NUMBER: _ClassVar[int]

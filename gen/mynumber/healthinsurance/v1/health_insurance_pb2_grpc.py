@@ -39,6 +39,11 @@ class HealthInsuranceStub:
                 request_serializer=mynumber_dot_healthinsurance_dot_v1_dot_health__insurance__pb2.EnrolRequest.SerializeToString,
                 response_deserializer=mynumber_dot_healthinsurance_dot_v1_dot_health__insurance__pb2.EnrolResponse.FromString,
                 _registered_method=True)
+        self.EnrolMembers = channel.unary_unary(
+                '/mynumber.healthinsurance.v1.HealthInsurance/EnrolMembers',
+                request_serializer=mynumber_dot_healthinsurance_dot_v1_dot_health__insurance__pb2.EnrolMembersRequest.SerializeToString,
+                response_deserializer=mynumber_dot_healthinsurance_dot_v1_dot_health__insurance__pb2.EnrolMembersResponse.FromString,
+                _registered_method=True)
         self.CheckEligibility = channel.unary_unary(
                 '/mynumber.healthinsurance.v1.HealthInsurance/CheckEligibility',
                 request_serializer=mynumber_dot_healthinsurance_dot_v1_dot_health__insurance__pb2.CheckEligibilityRequest.SerializeToString,
@@ -71,6 +76,17 @@ class HealthInsuranceServicer:
 
     def Enrol(self, request, context):
         """Link a person through the registry (My Number + the four basic facts) and open a coverage.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EnrolMembers(self, request, context):
+        """Enrol many members in one call: one Registry.LinkBatch per 1,000 records, then one
+        transaction. Each record is answered on its own; a record that fails changes nothing.
+        A member already enrolled under the same insurer and insured number is answered with
+        that coverage and already_enrolled (a retry of the same batch is safe), so records carry
+        no idempotency_key. At most 10,000 records.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -119,6 +135,11 @@ def add_HealthInsuranceServicer_to_server(servicer, server):
                     servicer.Enrol,
                     request_deserializer=mynumber_dot_healthinsurance_dot_v1_dot_health__insurance__pb2.EnrolRequest.FromString,
                     response_serializer=mynumber_dot_healthinsurance_dot_v1_dot_health__insurance__pb2.EnrolResponse.SerializeToString,
+            ),
+            'EnrolMembers': grpc.unary_unary_rpc_method_handler(
+                    servicer.EnrolMembers,
+                    request_deserializer=mynumber_dot_healthinsurance_dot_v1_dot_health__insurance__pb2.EnrolMembersRequest.FromString,
+                    response_serializer=mynumber_dot_healthinsurance_dot_v1_dot_health__insurance__pb2.EnrolMembersResponse.SerializeToString,
             ),
             'CheckEligibility': grpc.unary_unary_rpc_method_handler(
                     servicer.CheckEligibility,
@@ -173,6 +194,33 @@ class HealthInsurance:
             '/mynumber.healthinsurance.v1.HealthInsurance/Enrol',
             mynumber_dot_healthinsurance_dot_v1_dot_health__insurance__pb2.EnrolRequest.SerializeToString,
             mynumber_dot_healthinsurance_dot_v1_dot_health__insurance__pb2.EnrolResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EnrolMembers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mynumber.healthinsurance.v1.HealthInsurance/EnrolMembers',
+            mynumber_dot_healthinsurance_dot_v1_dot_health__insurance__pb2.EnrolMembersRequest.SerializeToString,
+            mynumber_dot_healthinsurance_dot_v1_dot_health__insurance__pb2.EnrolMembersResponse.FromString,
             options,
             channel_credentials,
             insecure,

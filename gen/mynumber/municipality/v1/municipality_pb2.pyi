@@ -144,6 +144,40 @@ class EnrolResidentResponse(_message.Message):
     household_id: str
     def __init__(self, address_number: _Optional[str] = ..., household_id: _Optional[str] = ...) -> None: ...
 
+class ResidentEnrolment(_message.Message):
+    __slots__ = ("my_number", "resident")
+    MY_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    RESIDENT_FIELD_NUMBER: _ClassVar[int]
+    my_number: str
+    resident: ResidentFacts
+    def __init__(self, my_number: _Optional[str] = ..., resident: _Optional[_Union[ResidentFacts, _Mapping]] = ...) -> None: ...
+
+class EnrolResidentsRequest(_message.Message):
+    __slots__ = ("records",)
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    records: _containers.RepeatedCompositeFieldContainer[ResidentEnrolment]
+    def __init__(self, records: _Optional[_Iterable[_Union[ResidentEnrolment, _Mapping]]] = ...) -> None: ...
+
+class EnrolResidentResult(_message.Message):
+    __slots__ = ("code", "message", "address_number", "household_id", "already_enrolled")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    HOUSEHOLD_ID_FIELD_NUMBER: _ClassVar[int]
+    ALREADY_ENROLLED_FIELD_NUMBER: _ClassVar[int]
+    code: int
+    message: str
+    address_number: str
+    household_id: str
+    already_enrolled: bool
+    def __init__(self, code: _Optional[int] = ..., message: _Optional[str] = ..., address_number: _Optional[str] = ..., household_id: _Optional[str] = ..., already_enrolled: _Optional[bool] = ...) -> None: ...
+
+class EnrolResidentsResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[EnrolResidentResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[EnrolResidentResult, _Mapping]]] = ...) -> None: ...
+
 class GetResidentRequest(_message.Message):
     __slots__ = ("address_number",)
     ADDRESS_NUMBER_FIELD_NUMBER: _ClassVar[int]

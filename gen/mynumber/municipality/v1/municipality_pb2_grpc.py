@@ -44,6 +44,11 @@ class MunicipalityStub:
                 request_serializer=mynumber_dot_municipality_dot_v1_dot_municipality__pb2.EnrolResidentRequest.SerializeToString,
                 response_deserializer=mynumber_dot_municipality_dot_v1_dot_municipality__pb2.EnrolResidentResponse.FromString,
                 _registered_method=True)
+        self.EnrolResidents = channel.unary_unary(
+                '/mynumber.municipality.v1.Municipality/EnrolResidents',
+                request_serializer=mynumber_dot_municipality_dot_v1_dot_municipality__pb2.EnrolResidentsRequest.SerializeToString,
+                response_deserializer=mynumber_dot_municipality_dot_v1_dot_municipality__pb2.EnrolResidentsResponse.FromString,
+                _registered_method=True)
         self.GetResident = channel.unary_unary(
                 '/mynumber.municipality.v1.Municipality/GetResident',
                 request_serializer=mynumber_dot_municipality_dot_v1_dot_municipality__pb2.GetResidentRequest.SerializeToString,
@@ -110,6 +115,17 @@ class MunicipalityServicer:
     def EnrolResident(self, request, context):
         """Enrol a resident who already holds a My Number (move-in from another municipality, 転入):
         the number and the four facts as the registry holds them are exchanged for the token.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EnrolResidents(self, request, context):
+        """Enrol many residents who already hold a My Number in one call (bulk 転入, each the 世帯主
+        of a new household): one Registry.LinkBatch per 1,000 records, then one transaction.
+        Each record is answered on its own; a record that fails changes nothing. A resident
+        already on the register is answered with their numbers and already_enrolled (a retry of
+        the same batch is safe). At most 10,000 records.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -196,6 +212,11 @@ def add_MunicipalityServicer_to_server(servicer, server):
                     servicer.EnrolResident,
                     request_deserializer=mynumber_dot_municipality_dot_v1_dot_municipality__pb2.EnrolResidentRequest.FromString,
                     response_serializer=mynumber_dot_municipality_dot_v1_dot_municipality__pb2.EnrolResidentResponse.SerializeToString,
+            ),
+            'EnrolResidents': grpc.unary_unary_rpc_method_handler(
+                    servicer.EnrolResidents,
+                    request_deserializer=mynumber_dot_municipality_dot_v1_dot_municipality__pb2.EnrolResidentsRequest.FromString,
+                    response_serializer=mynumber_dot_municipality_dot_v1_dot_municipality__pb2.EnrolResidentsResponse.SerializeToString,
             ),
             'GetResident': grpc.unary_unary_rpc_method_handler(
                     servicer.GetResident,
@@ -302,6 +323,33 @@ class Municipality:
             '/mynumber.municipality.v1.Municipality/EnrolResident',
             mynumber_dot_municipality_dot_v1_dot_municipality__pb2.EnrolResidentRequest.SerializeToString,
             mynumber_dot_municipality_dot_v1_dot_municipality__pb2.EnrolResidentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EnrolResidents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mynumber.municipality.v1.Municipality/EnrolResidents',
+            mynumber_dot_municipality_dot_v1_dot_municipality__pb2.EnrolResidentsRequest.SerializeToString,
+            mynumber_dot_municipality_dot_v1_dot_municipality__pb2.EnrolResidentsResponse.FromString,
             options,
             channel_credentials,
             insecure,

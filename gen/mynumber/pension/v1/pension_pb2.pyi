@@ -42,6 +42,129 @@ CLAIM_STATUS_UNSPECIFIED: ClaimStatus
 CLAIM_STATUS_APPROVED: ClaimStatus
 CLAIM_STATUS_REJECTED: ClaimStatus
 
+class OrphanRecordEntry(_message.Message):
+    __slots__ = ("record_id", "name_kana", "name_kanji", "birth_date_written", "sex", "prefecture", "employer", "period_start", "period_end", "months")
+    RECORD_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_KANA_FIELD_NUMBER: _ClassVar[int]
+    NAME_KANJI_FIELD_NUMBER: _ClassVar[int]
+    BIRTH_DATE_WRITTEN_FIELD_NUMBER: _ClassVar[int]
+    SEX_FIELD_NUMBER: _ClassVar[int]
+    PREFECTURE_FIELD_NUMBER: _ClassVar[int]
+    EMPLOYER_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_START_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_END_FIELD_NUMBER: _ClassVar[int]
+    MONTHS_FIELD_NUMBER: _ClassVar[int]
+    record_id: str
+    name_kana: str
+    name_kanji: str
+    birth_date_written: str
+    sex: str
+    prefecture: str
+    employer: str
+    period_start: str
+    period_end: str
+    months: int
+    def __init__(self, record_id: _Optional[str] = ..., name_kana: _Optional[str] = ..., name_kanji: _Optional[str] = ..., birth_date_written: _Optional[str] = ..., sex: _Optional[str] = ..., prefecture: _Optional[str] = ..., employer: _Optional[str] = ..., period_start: _Optional[str] = ..., period_end: _Optional[str] = ..., months: _Optional[int] = ...) -> None: ...
+
+class AddOrphanRecordsRequest(_message.Message):
+    __slots__ = ("records",)
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    records: _containers.RepeatedCompositeFieldContainer[OrphanRecordEntry]
+    def __init__(self, records: _Optional[_Iterable[_Union[OrphanRecordEntry, _Mapping]]] = ...) -> None: ...
+
+class AddOrphanRecordsResponse(_message.Message):
+    __slots__ = ("added", "already_filed")
+    ADDED_FIELD_NUMBER: _ClassVar[int]
+    ALREADY_FILED_FIELD_NUMBER: _ClassVar[int]
+    added: int
+    already_filed: int
+    def __init__(self, added: _Optional[int] = ..., already_filed: _Optional[int] = ...) -> None: ...
+
+class ReviewQueueRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ReviewCandidate(_message.Message):
+    __slots__ = ("number", "match_probability", "agreeing")
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    MATCH_PROBABILITY_FIELD_NUMBER: _ClassVar[int]
+    AGREEING_FIELD_NUMBER: _ClassVar[int]
+    number: int
+    match_probability: float
+    agreeing: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, number: _Optional[int] = ..., match_probability: _Optional[float] = ..., agreeing: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ReviewItem(_message.Message):
+    __slots__ = ("record_id", "period_start", "period_end", "employer", "months", "candidates")
+    RECORD_ID_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_START_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_END_FIELD_NUMBER: _ClassVar[int]
+    EMPLOYER_FIELD_NUMBER: _ClassVar[int]
+    MONTHS_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    record_id: str
+    period_start: str
+    period_end: str
+    employer: str
+    months: int
+    candidates: _containers.RepeatedCompositeFieldContainer[ReviewCandidate]
+    def __init__(self, record_id: _Optional[str] = ..., period_start: _Optional[str] = ..., period_end: _Optional[str] = ..., employer: _Optional[str] = ..., months: _Optional[int] = ..., candidates: _Optional[_Iterable[_Union[ReviewCandidate, _Mapping]]] = ...) -> None: ...
+
+class ReviewQueueResponse(_message.Message):
+    __slots__ = ("items",)
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[ReviewItem]
+    def __init__(self, items: _Optional[_Iterable[_Union[ReviewItem, _Mapping]]] = ...) -> None: ...
+
+class DecideReviewRequest(_message.Message):
+    __slots__ = ("record_id", "assign_to", "dismiss", "operator_id")
+    RECORD_ID_FIELD_NUMBER: _ClassVar[int]
+    ASSIGN_TO_FIELD_NUMBER: _ClassVar[int]
+    DISMISS_FIELD_NUMBER: _ClassVar[int]
+    OPERATOR_ID_FIELD_NUMBER: _ClassVar[int]
+    record_id: str
+    assign_to: int
+    dismiss: bool
+    operator_id: str
+    def __init__(self, record_id: _Optional[str] = ..., assign_to: _Optional[int] = ..., dismiss: _Optional[bool] = ..., operator_id: _Optional[str] = ...) -> None: ...
+
+class DecideReviewResponse(_message.Message):
+    __slots__ = ("status",)
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    status: str
+    def __init__(self, status: _Optional[str] = ...) -> None: ...
+
+class ReconcileOrphansRequest(_message.Message):
+    __slots__ = ("batch_size",)
+    BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
+    batch_size: int
+    def __init__(self, batch_size: _Optional[int] = ...) -> None: ...
+
+class ReconcileOrphansProgress(_message.Message):
+    __slots__ = ("done", "total", "finished", "bands", "several", "none", "review")
+    class BandsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    DONE_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_FIELD_NUMBER: _ClassVar[int]
+    BANDS_FIELD_NUMBER: _ClassVar[int]
+    SEVERAL_FIELD_NUMBER: _ClassVar[int]
+    NONE_FIELD_NUMBER: _ClassVar[int]
+    REVIEW_FIELD_NUMBER: _ClassVar[int]
+    done: int
+    total: int
+    finished: bool
+    bands: _containers.ScalarMap[str, int]
+    several: int
+    none: int
+    review: int
+    def __init__(self, done: _Optional[int] = ..., total: _Optional[int] = ..., finished: _Optional[bool] = ..., bands: _Optional[_Mapping[str, int]] = ..., several: _Optional[int] = ..., none: _Optional[int] = ..., review: _Optional[int] = ...) -> None: ...
+
 class FormIdentity(_message.Message):
     __slots__ = ("my_number", "name", "birth_date", "sex", "address")
     MY_NUMBER_FIELD_NUMBER: _ClassVar[int]

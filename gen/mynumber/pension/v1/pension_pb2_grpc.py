@@ -411,3 +411,220 @@ class Pension:
             timeout,
             metadata,
             _registered_method=True)
+
+
+class OrphanRecordsStub:
+    """Orphaned contribution records (宙に浮いた年金記録, issue 13), for operators
+    (`mynumber admin reconcile`): the pool is sent to the registry's Reconcile in batches;
+    the stream reports progress after each batch and the findings at the end.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.AddRecords = channel.unary_unary(
+                '/mynumber.pension.v1.OrphanRecords/AddRecords',
+                request_serializer=mynumber_dot_pension_dot_v1_dot_pension__pb2.AddOrphanRecordsRequest.SerializeToString,
+                response_deserializer=mynumber_dot_pension_dot_v1_dot_pension__pb2.AddOrphanRecordsResponse.FromString,
+                _registered_method=True)
+        self.Reconcile = channel.unary_stream(
+                '/mynumber.pension.v1.OrphanRecords/Reconcile',
+                request_serializer=mynumber_dot_pension_dot_v1_dot_pension__pb2.ReconcileOrphansRequest.SerializeToString,
+                response_deserializer=mynumber_dot_pension_dot_v1_dot_pension__pb2.ReconcileOrphansProgress.FromString,
+                _registered_method=True)
+        self.ReviewQueue = channel.unary_unary(
+                '/mynumber.pension.v1.OrphanRecords/ReviewQueue',
+                request_serializer=mynumber_dot_pension_dot_v1_dot_pension__pb2.ReviewQueueRequest.SerializeToString,
+                response_deserializer=mynumber_dot_pension_dot_v1_dot_pension__pb2.ReviewQueueResponse.FromString,
+                _registered_method=True)
+        self.DecideReview = channel.unary_unary(
+                '/mynumber.pension.v1.OrphanRecords/DecideReview',
+                request_serializer=mynumber_dot_pension_dot_v1_dot_pension__pb2.DecideReviewRequest.SerializeToString,
+                response_deserializer=mynumber_dot_pension_dot_v1_dot_pension__pb2.DecideReviewResponse.FromString,
+                _registered_method=True)
+
+
+class OrphanRecordsServicer:
+    """Orphaned contribution records (宙に浮いた年金記録, issue 13), for operators
+    (`mynumber admin reconcile`): the pool is sent to the registry's Reconcile in batches;
+    the stream reports progress after each batch and the findings at the end.
+    """
+
+    def AddRecords(self, request, context):
+        """Files old ledger records in the pool as written (an operator's import, `mynumber admin
+        orphans import`). A record id already filed is left as it is, so an import can be re-run.
+        All or nothing: one invalid record files none, and the error names its position.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Reconcile(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReviewQueue(self, request, context):
+        """The operator review queue: records with several close candidates (operator only).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DecideReview(self, request, context):
+        """An operator's decision on a queued record: assign it to one candidate (who is then
+        notified like a single likely match) or dismiss it (back to the pool; these candidates
+        are not proposed again).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_OrphanRecordsServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'AddRecords': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddRecords,
+                    request_deserializer=mynumber_dot_pension_dot_v1_dot_pension__pb2.AddOrphanRecordsRequest.FromString,
+                    response_serializer=mynumber_dot_pension_dot_v1_dot_pension__pb2.AddOrphanRecordsResponse.SerializeToString,
+            ),
+            'Reconcile': grpc.unary_stream_rpc_method_handler(
+                    servicer.Reconcile,
+                    request_deserializer=mynumber_dot_pension_dot_v1_dot_pension__pb2.ReconcileOrphansRequest.FromString,
+                    response_serializer=mynumber_dot_pension_dot_v1_dot_pension__pb2.ReconcileOrphansProgress.SerializeToString,
+            ),
+            'ReviewQueue': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReviewQueue,
+                    request_deserializer=mynumber_dot_pension_dot_v1_dot_pension__pb2.ReviewQueueRequest.FromString,
+                    response_serializer=mynumber_dot_pension_dot_v1_dot_pension__pb2.ReviewQueueResponse.SerializeToString,
+            ),
+            'DecideReview': grpc.unary_unary_rpc_method_handler(
+                    servicer.DecideReview,
+                    request_deserializer=mynumber_dot_pension_dot_v1_dot_pension__pb2.DecideReviewRequest.FromString,
+                    response_serializer=mynumber_dot_pension_dot_v1_dot_pension__pb2.DecideReviewResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'mynumber.pension.v1.OrphanRecords', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('mynumber.pension.v1.OrphanRecords', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class OrphanRecords:
+    """Orphaned contribution records (宙に浮いた年金記録, issue 13), for operators
+    (`mynumber admin reconcile`): the pool is sent to the registry's Reconcile in batches;
+    the stream reports progress after each batch and the findings at the end.
+    """
+
+    @staticmethod
+    def AddRecords(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mynumber.pension.v1.OrphanRecords/AddRecords',
+            mynumber_dot_pension_dot_v1_dot_pension__pb2.AddOrphanRecordsRequest.SerializeToString,
+            mynumber_dot_pension_dot_v1_dot_pension__pb2.AddOrphanRecordsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Reconcile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/mynumber.pension.v1.OrphanRecords/Reconcile',
+            mynumber_dot_pension_dot_v1_dot_pension__pb2.ReconcileOrphansRequest.SerializeToString,
+            mynumber_dot_pension_dot_v1_dot_pension__pb2.ReconcileOrphansProgress.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReviewQueue(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mynumber.pension.v1.OrphanRecords/ReviewQueue',
+            mynumber_dot_pension_dot_v1_dot_pension__pb2.ReviewQueueRequest.SerializeToString,
+            mynumber_dot_pension_dot_v1_dot_pension__pb2.ReviewQueueResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DecideReview(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mynumber.pension.v1.OrphanRecords/DecideReview',
+            mynumber_dot_pension_dot_v1_dot_pension__pb2.DecideReviewRequest.SerializeToString,
+            mynumber_dot_pension_dot_v1_dot_pension__pb2.DecideReviewResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)

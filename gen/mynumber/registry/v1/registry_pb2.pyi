@@ -2,6 +2,7 @@ import datetime
 
 from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from mynumber.exchange.v1 import exchange_pb2 as _exchange_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -45,16 +46,18 @@ OUTCOME_FAILED: Outcome
 OUTCOME_DELIVERED: Outcome
 
 class BasicFacts(_message.Message):
-    __slots__ = ("name", "birth_date", "sex", "address")
+    __slots__ = ("name", "birth_date", "sex", "address", "name_kana")
     NAME_FIELD_NUMBER: _ClassVar[int]
     BIRTH_DATE_FIELD_NUMBER: _ClassVar[int]
     SEX_FIELD_NUMBER: _ClassVar[int]
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    NAME_KANA_FIELD_NUMBER: _ClassVar[int]
     name: str
     birth_date: str
     sex: Sex
     address: str
-    def __init__(self, name: _Optional[str] = ..., birth_date: _Optional[str] = ..., sex: _Optional[_Union[Sex, str]] = ..., address: _Optional[str] = ...) -> None: ...
+    name_kana: str
+    def __init__(self, name: _Optional[str] = ..., birth_date: _Optional[str] = ..., sex: _Optional[_Union[Sex, str]] = ..., address: _Optional[str] = ..., name_kana: _Optional[str] = ...) -> None: ...
 
 class RegisterResidentRequest(_message.Message):
     __slots__ = ("facts", "idempotency_key")
@@ -101,6 +104,30 @@ class LinkResponse(_message.Message):
     token: str
     key_version: int
     def __init__(self, token: _Optional[str] = ..., key_version: _Optional[int] = ...) -> None: ...
+
+class LinkBatchRequest(_message.Message):
+    __slots__ = ("records",)
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    records: _containers.RepeatedCompositeFieldContainer[LinkRequest]
+    def __init__(self, records: _Optional[_Iterable[_Union[LinkRequest, _Mapping]]] = ...) -> None: ...
+
+class LinkBatchResult(_message.Message):
+    __slots__ = ("code", "message", "token", "key_version")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    KEY_VERSION_FIELD_NUMBER: _ClassVar[int]
+    code: int
+    message: str
+    token: str
+    key_version: int
+    def __init__(self, code: _Optional[int] = ..., message: _Optional[str] = ..., token: _Optional[str] = ..., key_version: _Optional[int] = ...) -> None: ...
+
+class LinkBatchResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[LinkBatchResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[LinkBatchResult, _Mapping]]] = ...) -> None: ...
 
 class ResolveTokenRequest(_message.Message):
     __slots__ = ("token",)
@@ -204,71 +231,151 @@ class RotateTokenKeyResponse(_message.Message):
     key_version: int
     def __init__(self, key_version: _Optional[int] = ...) -> None: ...
 
+class GetKeyDirectoryRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetKeyDirectoryResponse(_message.Message):
+    __slots__ = ("directory", "verifier_key")
+    DIRECTORY_FIELD_NUMBER: _ClassVar[int]
+    VERIFIER_KEY_FIELD_NUMBER: _ClassVar[int]
+    directory: str
+    verifier_key: str
+    def __init__(self, directory: _Optional[str] = ..., verifier_key: _Optional[str] = ...) -> None: ...
+
+class ReportUnopenableRequest(_message.Message):
+    __slots__ = ("request_id", "reason")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    reason: str
+    def __init__(self, request_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ReportUnopenableResponse(_message.Message):
+    __slots__ = ("log_index",)
+    LOG_INDEX_FIELD_NUMBER: _ClassVar[int]
+    log_index: int
+    def __init__(self, log_index: _Optional[int] = ...) -> None: ...
+
 class QueryRequest(_message.Message):
-    __slots__ = ("token", "provider", "item", "procedure", "request_id", "params")
+    __slots__ = ("token", "provider", "item", "procedure", "request_id", "params", "reply_to")
     TOKEN_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
     ITEM_FIELD_NUMBER: _ClassVar[int]
     PROCEDURE_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     PARAMS_FIELD_NUMBER: _ClassVar[int]
+    REPLY_TO_FIELD_NUMBER: _ClassVar[int]
     token: str
     provider: str
     item: str
     procedure: str
     request_id: str
     params: _struct_pb2.Struct
-    def __init__(self, token: _Optional[str] = ..., provider: _Optional[str] = ..., item: _Optional[str] = ..., procedure: _Optional[str] = ..., request_id: _Optional[str] = ..., params: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+    reply_to: _exchange_pb2.SealingKey
+    def __init__(self, token: _Optional[str] = ..., provider: _Optional[str] = ..., item: _Optional[str] = ..., procedure: _Optional[str] = ..., request_id: _Optional[str] = ..., params: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., reply_to: _Optional[_Union[_exchange_pb2.SealingKey, _Mapping]] = ...) -> None: ...
 
 class QueryResponse(_message.Message):
-    __slots__ = ("data", "log_index")
+    __slots__ = ("data", "log_index", "sealed", "batch", "position")
     DATA_FIELD_NUMBER: _ClassVar[int]
     LOG_INDEX_FIELD_NUMBER: _ClassVar[int]
+    SEALED_FIELD_NUMBER: _ClassVar[int]
+    BATCH_FIELD_NUMBER: _ClassVar[int]
+    POSITION_FIELD_NUMBER: _ClassVar[int]
     data: _struct_pb2.Struct
     log_index: int
-    def __init__(self, data: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., log_index: _Optional[int] = ...) -> None: ...
+    sealed: _exchange_pb2.Sealed
+    batch: _containers.RepeatedCompositeFieldContainer[BatchMember]
+    position: int
+    def __init__(self, data: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., log_index: _Optional[int] = ..., sealed: _Optional[_Union[_exchange_pb2.Sealed, _Mapping]] = ..., batch: _Optional[_Iterable[_Union[BatchMember, _Mapping]]] = ..., position: _Optional[int] = ...) -> None: ...
+
+class BatchMember(_message.Message):
+    __slots__ = ("request_id", "item", "procedure", "params_sha256")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ITEM_FIELD_NUMBER: _ClassVar[int]
+    PROCEDURE_FIELD_NUMBER: _ClassVar[int]
+    PARAMS_SHA256_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    item: str
+    procedure: str
+    params_sha256: str
+    def __init__(self, request_id: _Optional[str] = ..., item: _Optional[str] = ..., procedure: _Optional[str] = ..., params_sha256: _Optional[str] = ...) -> None: ...
 
 class BatchQueryRequest(_message.Message):
-    __slots__ = ("queries",)
+    __slots__ = ("queries", "reply_to")
     QUERIES_FIELD_NUMBER: _ClassVar[int]
+    REPLY_TO_FIELD_NUMBER: _ClassVar[int]
     queries: _containers.RepeatedCompositeFieldContainer[QueryRequest]
-    def __init__(self, queries: _Optional[_Iterable[_Union[QueryRequest, _Mapping]]] = ...) -> None: ...
+    reply_to: _exchange_pb2.SealingKey
+    def __init__(self, queries: _Optional[_Iterable[_Union[QueryRequest, _Mapping]]] = ..., reply_to: _Optional[_Union[_exchange_pb2.SealingKey, _Mapping]] = ...) -> None: ...
 
 class BatchResult(_message.Message):
-    __slots__ = ("request_id", "code", "message", "data", "log_index")
+    __slots__ = ("request_id", "code", "message", "data", "log_index", "sealed", "sealed_ref", "position", "provider")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     CODE_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
     LOG_INDEX_FIELD_NUMBER: _ClassVar[int]
+    SEALED_FIELD_NUMBER: _ClassVar[int]
+    SEALED_REF_FIELD_NUMBER: _ClassVar[int]
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     code: int
     message: str
     data: _struct_pb2.Struct
     log_index: int
-    def __init__(self, request_id: _Optional[str] = ..., code: _Optional[int] = ..., message: _Optional[str] = ..., data: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., log_index: _Optional[int] = ...) -> None: ...
+    sealed: _exchange_pb2.Sealed
+    sealed_ref: int
+    position: int
+    provider: str
+    def __init__(self, request_id: _Optional[str] = ..., code: _Optional[int] = ..., message: _Optional[str] = ..., data: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., log_index: _Optional[int] = ..., sealed: _Optional[_Union[_exchange_pb2.Sealed, _Mapping]] = ..., sealed_ref: _Optional[int] = ..., position: _Optional[int] = ..., provider: _Optional[str] = ...) -> None: ...
 
 class BatchQueryResponse(_message.Message):
-    __slots__ = ("results",)
+    __slots__ = ("results", "members")
+    class MembersEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: int
+        value: BatchMembers
+        def __init__(self, key: _Optional[int] = ..., value: _Optional[_Union[BatchMembers, _Mapping]] = ...) -> None: ...
     RESULTS_FIELD_NUMBER: _ClassVar[int]
+    MEMBERS_FIELD_NUMBER: _ClassVar[int]
     results: _containers.RepeatedCompositeFieldContainer[BatchResult]
-    def __init__(self, results: _Optional[_Iterable[_Union[BatchResult, _Mapping]]] = ...) -> None: ...
+    members: _containers.MessageMap[int, BatchMembers]
+    def __init__(self, results: _Optional[_Iterable[_Union[BatchResult, _Mapping]]] = ..., members: _Optional[_Mapping[int, BatchMembers]] = ...) -> None: ...
+
+class BatchMembers(_message.Message):
+    __slots__ = ("items",)
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[BatchMember]
+    def __init__(self, items: _Optional[_Iterable[_Union[BatchMember, _Mapping]]] = ...) -> None: ...
 
 class PublishRequest(_message.Message):
-    __slots__ = ("token", "event_type", "event_id", "payload", "audience", "procedure")
+    __slots__ = ("token", "event_type", "event_id", "payload", "audience", "procedure", "sealed_payloads")
+    class SealedPayloadsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: _exchange_pb2.Sealed
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_exchange_pb2.Sealed, _Mapping]] = ...) -> None: ...
     TOKEN_FIELD_NUMBER: _ClassVar[int]
     EVENT_TYPE_FIELD_NUMBER: _ClassVar[int]
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     PAYLOAD_FIELD_NUMBER: _ClassVar[int]
     AUDIENCE_FIELD_NUMBER: _ClassVar[int]
     PROCEDURE_FIELD_NUMBER: _ClassVar[int]
+    SEALED_PAYLOADS_FIELD_NUMBER: _ClassVar[int]
     token: str
     event_type: str
     event_id: str
     payload: _struct_pb2.Struct
     audience: _containers.RepeatedScalarFieldContainer[str]
     procedure: str
-    def __init__(self, token: _Optional[str] = ..., event_type: _Optional[str] = ..., event_id: _Optional[str] = ..., payload: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., audience: _Optional[_Iterable[str]] = ..., procedure: _Optional[str] = ...) -> None: ...
+    sealed_payloads: _containers.MessageMap[str, _exchange_pb2.Sealed]
+    def __init__(self, token: _Optional[str] = ..., event_type: _Optional[str] = ..., event_id: _Optional[str] = ..., payload: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., audience: _Optional[_Iterable[str]] = ..., procedure: _Optional[str] = ..., sealed_payloads: _Optional[_Mapping[str, _exchange_pb2.Sealed]] = ...) -> None: ...
 
 class PublishResponse(_message.Message):
     __slots__ = ("delivered_to",)
@@ -277,7 +384,7 @@ class PublishResponse(_message.Message):
     def __init__(self, delivered_to: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class LogEntry(_message.Message):
-    __slots__ = ("index", "time", "requester", "provider", "item", "procedure", "outcome", "reason", "request_id", "leaf", "inclusion_proof")
+    __slots__ = ("index", "time", "requester", "provider", "item", "procedure", "outcome", "reason", "request_id", "leaf", "inclusion_proof", "pending")
     INDEX_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
     REQUESTER_FIELD_NUMBER: _ClassVar[int]
@@ -289,6 +396,7 @@ class LogEntry(_message.Message):
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     LEAF_FIELD_NUMBER: _ClassVar[int]
     INCLUSION_PROOF_FIELD_NUMBER: _ClassVar[int]
+    PENDING_FIELD_NUMBER: _ClassVar[int]
     index: int
     time: _timestamp_pb2.Timestamp
     requester: str
@@ -300,10 +408,11 @@ class LogEntry(_message.Message):
     request_id: str
     leaf: bytes
     inclusion_proof: _containers.RepeatedScalarFieldContainer[bytes]
-    def __init__(self, index: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., requester: _Optional[str] = ..., provider: _Optional[str] = ..., item: _Optional[str] = ..., procedure: _Optional[str] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., reason: _Optional[str] = ..., request_id: _Optional[str] = ..., leaf: _Optional[bytes] = ..., inclusion_proof: _Optional[_Iterable[bytes]] = ...) -> None: ...
+    pending: bool
+    def __init__(self, index: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., requester: _Optional[str] = ..., provider: _Optional[str] = ..., item: _Optional[str] = ..., procedure: _Optional[str] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., reason: _Optional[str] = ..., request_id: _Optional[str] = ..., leaf: _Optional[bytes] = ..., inclusion_proof: _Optional[_Iterable[bytes]] = ..., pending: _Optional[bool] = ...) -> None: ...
 
 class ListEntriesRequest(_message.Message):
-    __slots__ = ("token", "page_size", "after_index", "has_after", "newest_first", "before_index", "has_before", "agency", "time_from", "time_to")
+    __slots__ = ("token", "page_size", "after_index", "has_after", "newest_first", "before_index", "has_before", "agency", "time_from", "time_to", "include_pending")
     TOKEN_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     AFTER_INDEX_FIELD_NUMBER: _ClassVar[int]
@@ -314,6 +423,7 @@ class ListEntriesRequest(_message.Message):
     AGENCY_FIELD_NUMBER: _ClassVar[int]
     TIME_FROM_FIELD_NUMBER: _ClassVar[int]
     TIME_TO_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_PENDING_FIELD_NUMBER: _ClassVar[int]
     token: str
     page_size: int
     after_index: int
@@ -324,7 +434,8 @@ class ListEntriesRequest(_message.Message):
     agency: str
     time_from: _timestamp_pb2.Timestamp
     time_to: _timestamp_pb2.Timestamp
-    def __init__(self, token: _Optional[str] = ..., page_size: _Optional[int] = ..., after_index: _Optional[int] = ..., has_after: _Optional[bool] = ..., newest_first: _Optional[bool] = ..., before_index: _Optional[int] = ..., has_before: _Optional[bool] = ..., agency: _Optional[str] = ..., time_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., time_to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    include_pending: bool
+    def __init__(self, token: _Optional[str] = ..., page_size: _Optional[int] = ..., after_index: _Optional[int] = ..., has_after: _Optional[bool] = ..., newest_first: _Optional[bool] = ..., before_index: _Optional[int] = ..., has_before: _Optional[bool] = ..., agency: _Optional[str] = ..., time_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., time_to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., include_pending: _Optional[bool] = ...) -> None: ...
 
 class ListEntriesResponse(_message.Message):
     __slots__ = ("entries", "checkpoint", "more")
@@ -363,6 +474,76 @@ class GetConsistencyProofResponse(_message.Message):
     PROOF_FIELD_NUMBER: _ClassVar[int]
     proof: _containers.RepeatedScalarFieldContainer[bytes]
     def __init__(self, proof: _Optional[_Iterable[bytes]] = ...) -> None: ...
+
+class IssueCardAccessChallengeRequest(_message.Message):
+    __slots__ = ("serial",)
+    SERIAL_FIELD_NUMBER: _ClassVar[int]
+    serial: str
+    def __init__(self, serial: _Optional[str] = ...) -> None: ...
+
+class IssueCardAccessChallengeResponse(_message.Message):
+    __slots__ = ("nonce",)
+    NONCE_FIELD_NUMBER: _ClassVar[int]
+    nonce: str
+    def __init__(self, nonce: _Optional[str] = ...) -> None: ...
+
+class EvaluateCardPinRequest(_message.Message):
+    __slots__ = ("serial", "blinded_element", "access_nonce", "access_signature")
+    SERIAL_FIELD_NUMBER: _ClassVar[int]
+    BLINDED_ELEMENT_FIELD_NUMBER: _ClassVar[int]
+    ACCESS_NONCE_FIELD_NUMBER: _ClassVar[int]
+    ACCESS_SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    serial: str
+    blinded_element: bytes
+    access_nonce: str
+    access_signature: bytes
+    def __init__(self, serial: _Optional[str] = ..., blinded_element: _Optional[bytes] = ..., access_nonce: _Optional[str] = ..., access_signature: _Optional[bytes] = ...) -> None: ...
+
+class EvaluateCardPinResponse(_message.Message):
+    __slots__ = ("attempt_id", "evaluation", "public_key", "tries_left")
+    ATTEMPT_ID_FIELD_NUMBER: _ClassVar[int]
+    EVALUATION_FIELD_NUMBER: _ClassVar[int]
+    PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
+    TRIES_LEFT_FIELD_NUMBER: _ClassVar[int]
+    attempt_id: str
+    evaluation: bytes
+    public_key: bytes
+    tries_left: int
+    def __init__(self, attempt_id: _Optional[str] = ..., evaluation: _Optional[bytes] = ..., public_key: _Optional[bytes] = ..., tries_left: _Optional[int] = ...) -> None: ...
+
+class ConfirmCardPinRequest(_message.Message):
+    __slots__ = ("serial", "attempt_id", "ok", "signature", "access_public_key")
+    SERIAL_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_ID_FIELD_NUMBER: _ClassVar[int]
+    OK_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    ACCESS_PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
+    serial: str
+    attempt_id: str
+    ok: bool
+    signature: bytes
+    access_public_key: bytes
+    def __init__(self, serial: _Optional[str] = ..., attempt_id: _Optional[str] = ..., ok: _Optional[bool] = ..., signature: _Optional[bytes] = ..., access_public_key: _Optional[bytes] = ...) -> None: ...
+
+class ConfirmCardPinResponse(_message.Message):
+    __slots__ = ("tries_left", "locked")
+    TRIES_LEFT_FIELD_NUMBER: _ClassVar[int]
+    LOCKED_FIELD_NUMBER: _ClassVar[int]
+    tries_left: int
+    locked: bool
+    def __init__(self, tries_left: _Optional[int] = ..., locked: _Optional[bool] = ...) -> None: ...
+
+class UnlockCardRequest(_message.Message):
+    __slots__ = ("token", "serial")
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    SERIAL_FIELD_NUMBER: _ClassVar[int]
+    token: str
+    serial: str
+    def __init__(self, token: _Optional[str] = ..., serial: _Optional[str] = ...) -> None: ...
+
+class UnlockCardResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
 
 class IssueCardRequest(_message.Message):
     __slots__ = ("token", "csr_pem")

@@ -53,6 +53,11 @@ class RegistryStub:
                 request_serializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.LinkRequest.SerializeToString,
                 response_deserializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.LinkResponse.FromString,
                 _registered_method=True)
+        self.LinkBatch = channel.unary_unary(
+                '/mynumber.registry.v1.Registry/LinkBatch',
+                request_serializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.LinkBatchRequest.SerializeToString,
+                response_deserializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.LinkBatchResponse.FromString,
+                _registered_method=True)
         self.ResolveToken = channel.unary_unary(
                 '/mynumber.registry.v1.Registry/ResolveToken',
                 request_serializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.ResolveTokenRequest.SerializeToString,
@@ -114,6 +119,15 @@ class RegistryServicer:
 
     def Link(self, request, context):
         """Exchange a My Number plus all four basic facts for the caller's token.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def LinkBatch(self, request, context):
+        """Link many of the caller's existing records in one call (an agency's bulk enrolment). Each
+        record is checked exactly like Link (the number and all four facts, the same failed-attempt
+        limits per number and per agency) and answered on its own; a failed record changes nothing.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -188,6 +202,11 @@ def add_RegistryServicer_to_server(servicer, server):
                     servicer.Link,
                     request_deserializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.LinkRequest.FromString,
                     response_serializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.LinkResponse.SerializeToString,
+            ),
+            'LinkBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.LinkBatch,
+                    request_deserializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.LinkBatchRequest.FromString,
+                    response_serializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.LinkBatchResponse.SerializeToString,
             ),
             'ResolveToken': grpc.unary_unary_rpc_method_handler(
                     servicer.ResolveToken,
@@ -310,6 +329,33 @@ class Registry:
             '/mynumber.registry.v1.Registry/Link',
             mynumber_dot_registry_dot_v1_dot_registry__pb2.LinkRequest.SerializeToString,
             mynumber_dot_registry_dot_v1_dot_registry__pb2.LinkResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LinkBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mynumber.registry.v1.Registry/LinkBatch',
+            mynumber_dot_registry_dot_v1_dot_registry__pb2.LinkBatchRequest.SerializeToString,
+            mynumber_dot_registry_dot_v1_dot_registry__pb2.LinkBatchResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -538,6 +584,16 @@ class HubStub:
                 request_serializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.PublishRequest.SerializeToString,
                 response_deserializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.PublishResponse.FromString,
                 _registered_method=True)
+        self.GetKeyDirectory = channel.unary_unary(
+                '/mynumber.registry.v1.Hub/GetKeyDirectory',
+                request_serializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.GetKeyDirectoryRequest.SerializeToString,
+                response_deserializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.GetKeyDirectoryResponse.FromString,
+                _registered_method=True)
+        self.ReportUnopenable = channel.unary_unary(
+                '/mynumber.registry.v1.Hub/ReportUnopenable',
+                request_serializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.ReportUnopenableRequest.SerializeToString,
+                response_deserializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.ReportUnopenableResponse.FromString,
+                _registered_method=True)
 
 
 class HubServicer:
@@ -570,6 +626,22 @@ class HubServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetKeyDirectory(self, request, context):
+        """The signed directory of every domain's current HPKE public key (a C2SP signed note).
+        Publishers seal each event to the receiving domains' keys from it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReportUnopenable(self, request, context):
+        """The requester could not open the sealed answer of one of its exchanges (wrong key,
+        changed ciphertext or metadata): the failure is recorded in the exchange log.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_HubServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -587,6 +659,16 @@ def add_HubServicer_to_server(servicer, server):
                     servicer.Publish,
                     request_deserializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.PublishRequest.FromString,
                     response_serializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.PublishResponse.SerializeToString,
+            ),
+            'GetKeyDirectory': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetKeyDirectory,
+                    request_deserializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.GetKeyDirectoryRequest.FromString,
+                    response_serializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.GetKeyDirectoryResponse.SerializeToString,
+            ),
+            'ReportUnopenable': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReportUnopenable,
+                    request_deserializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.ReportUnopenableRequest.FromString,
+                    response_serializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.ReportUnopenableResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -674,6 +756,60 @@ class Hub:
             '/mynumber.registry.v1.Hub/Publish',
             mynumber_dot_registry_dot_v1_dot_registry__pb2.PublishRequest.SerializeToString,
             mynumber_dot_registry_dot_v1_dot_registry__pb2.PublishResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetKeyDirectory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mynumber.registry.v1.Hub/GetKeyDirectory',
+            mynumber_dot_registry_dot_v1_dot_registry__pb2.GetKeyDirectoryRequest.SerializeToString,
+            mynumber_dot_registry_dot_v1_dot_registry__pb2.GetKeyDirectoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReportUnopenable(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mynumber.registry.v1.Hub/ReportUnopenable',
+            mynumber_dot_registry_dot_v1_dot_registry__pb2.ReportUnopenableRequest.SerializeToString,
+            mynumber_dot_registry_dot_v1_dot_registry__pb2.ReportUnopenableResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -889,6 +1025,26 @@ class CardsStub:
                 request_serializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.IdentifyCardRequest.SerializeToString,
                 response_deserializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.IdentifyCardResponse.FromString,
                 _registered_method=True)
+        self.EvaluateCardPin = channel.unary_unary(
+                '/mynumber.registry.v1.Cards/EvaluateCardPin',
+                request_serializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.EvaluateCardPinRequest.SerializeToString,
+                response_deserializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.EvaluateCardPinResponse.FromString,
+                _registered_method=True)
+        self.ConfirmCardPin = channel.unary_unary(
+                '/mynumber.registry.v1.Cards/ConfirmCardPin',
+                request_serializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.ConfirmCardPinRequest.SerializeToString,
+                response_deserializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.ConfirmCardPinResponse.FromString,
+                _registered_method=True)
+        self.UnlockCard = channel.unary_unary(
+                '/mynumber.registry.v1.Cards/UnlockCard',
+                request_serializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.UnlockCardRequest.SerializeToString,
+                response_deserializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.UnlockCardResponse.FromString,
+                _registered_method=True)
+        self.IssueCardAccessChallenge = channel.unary_unary(
+                '/mynumber.registry.v1.Cards/IssueCardAccessChallenge',
+                request_serializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.IssueCardAccessChallengeRequest.SerializeToString,
+                response_deserializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.IssueCardAccessChallengeResponse.FromString,
+                _registered_method=True)
 
 
 class CardsServicer:
@@ -926,6 +1082,39 @@ class CardsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def EvaluateCardPin(self, request, context):
+        """The card PIN's online step (RFC 9497 VOPRF, ristretto255-SHA512): the card file's key is
+        sealed under the OPRF output of its PIN, so the file alone cannot be opened. Each call is
+        reserved against the card's counter first: 3 attempts not followed by ConfirmCardPin
+        lock the card (JPKI style). The registry sees only a blinded element, never the PIN.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ConfirmCardPin(self, request, context):
+        """The card proves the PIN was right (a signature by its key over the attempt): the
+        counter resets. Or the holder's side reports a wrong PIN (locks and tells at the 3rd).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UnlockCard(self, request, context):
+        """Reset a locked card's PIN counter at the municipality counter (`mynumber card unlock`).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def IssueCardAccessChallenge(self, request, context):
+        """A single-use nonce the card file's PIN-less access key signs with an EvaluateCardPin
+        (proof that the card file is present: a serial alone cannot spend the card's tries).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CardsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -948,6 +1137,26 @@ def add_CardsServicer_to_server(servicer, server):
                     servicer.IdentifyCard,
                     request_deserializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.IdentifyCardRequest.FromString,
                     response_serializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.IdentifyCardResponse.SerializeToString,
+            ),
+            'EvaluateCardPin': grpc.unary_unary_rpc_method_handler(
+                    servicer.EvaluateCardPin,
+                    request_deserializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.EvaluateCardPinRequest.FromString,
+                    response_serializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.EvaluateCardPinResponse.SerializeToString,
+            ),
+            'ConfirmCardPin': grpc.unary_unary_rpc_method_handler(
+                    servicer.ConfirmCardPin,
+                    request_deserializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.ConfirmCardPinRequest.FromString,
+                    response_serializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.ConfirmCardPinResponse.SerializeToString,
+            ),
+            'UnlockCard': grpc.unary_unary_rpc_method_handler(
+                    servicer.UnlockCard,
+                    request_deserializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.UnlockCardRequest.FromString,
+                    response_serializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.UnlockCardResponse.SerializeToString,
+            ),
+            'IssueCardAccessChallenge': grpc.unary_unary_rpc_method_handler(
+                    servicer.IssueCardAccessChallenge,
+                    request_deserializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.IssueCardAccessChallengeRequest.FromString,
+                    response_serializer=mynumber_dot_registry_dot_v1_dot_registry__pb2.IssueCardAccessChallengeResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1062,6 +1271,114 @@ class Cards:
             '/mynumber.registry.v1.Cards/IdentifyCard',
             mynumber_dot_registry_dot_v1_dot_registry__pb2.IdentifyCardRequest.SerializeToString,
             mynumber_dot_registry_dot_v1_dot_registry__pb2.IdentifyCardResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EvaluateCardPin(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mynumber.registry.v1.Cards/EvaluateCardPin',
+            mynumber_dot_registry_dot_v1_dot_registry__pb2.EvaluateCardPinRequest.SerializeToString,
+            mynumber_dot_registry_dot_v1_dot_registry__pb2.EvaluateCardPinResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ConfirmCardPin(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mynumber.registry.v1.Cards/ConfirmCardPin',
+            mynumber_dot_registry_dot_v1_dot_registry__pb2.ConfirmCardPinRequest.SerializeToString,
+            mynumber_dot_registry_dot_v1_dot_registry__pb2.ConfirmCardPinResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UnlockCard(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mynumber.registry.v1.Cards/UnlockCard',
+            mynumber_dot_registry_dot_v1_dot_registry__pb2.UnlockCardRequest.SerializeToString,
+            mynumber_dot_registry_dot_v1_dot_registry__pb2.UnlockCardResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def IssueCardAccessChallenge(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mynumber.registry.v1.Cards/IssueCardAccessChallenge',
+            mynumber_dot_registry_dot_v1_dot_registry__pb2.IssueCardAccessChallengeRequest.SerializeToString,
+            mynumber_dot_registry_dot_v1_dot_registry__pb2.IssueCardAccessChallengeResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -44,6 +44,30 @@ class RegisterTaxpayerResponse(_message.Message):
     already_registered: bool
     def __init__(self, reference_number: _Optional[str] = ..., already_registered: _Optional[bool] = ...) -> None: ...
 
+class RegisterTaxpayersRequest(_message.Message):
+    __slots__ = ("identities",)
+    IDENTITIES_FIELD_NUMBER: _ClassVar[int]
+    identities: _containers.RepeatedCompositeFieldContainer[FormIdentity]
+    def __init__(self, identities: _Optional[_Iterable[_Union[FormIdentity, _Mapping]]] = ...) -> None: ...
+
+class TaxpayerResult(_message.Message):
+    __slots__ = ("code", "message", "reference_number", "already_registered")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    ALREADY_REGISTERED_FIELD_NUMBER: _ClassVar[int]
+    code: int
+    message: str
+    reference_number: str
+    already_registered: bool
+    def __init__(self, code: _Optional[int] = ..., message: _Optional[str] = ..., reference_number: _Optional[str] = ..., already_registered: _Optional[bool] = ...) -> None: ...
+
+class RegisterTaxpayersResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[TaxpayerResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[TaxpayerResult, _Mapping]]] = ...) -> None: ...
+
 class RecordIncomeRequest(_message.Message):
     __slots__ = ("reference_number", "year", "salary_income_yen", "business_income_yen", "withholding_yen", "social_insurance_yen")
     REFERENCE_NUMBER_FIELD_NUMBER: _ClassVar[int]
@@ -79,6 +103,28 @@ class IncomeRecord(_message.Message):
     withholding_yen: int
     social_insurance_yen: int
     def __init__(self, reference_number: _Optional[str] = ..., year: _Optional[int] = ..., salary_income_yen: _Optional[int] = ..., employment_income_yen: _Optional[int] = ..., business_income_yen: _Optional[int] = ..., total_income_yen: _Optional[int] = ..., withholding_yen: _Optional[int] = ..., social_insurance_yen: _Optional[int] = ...) -> None: ...
+
+class RecordIncomesRequest(_message.Message):
+    __slots__ = ("records",)
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    records: _containers.RepeatedCompositeFieldContainer[RecordIncomeRequest]
+    def __init__(self, records: _Optional[_Iterable[_Union[RecordIncomeRequest, _Mapping]]] = ...) -> None: ...
+
+class IncomeResult(_message.Message):
+    __slots__ = ("code", "message", "record")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    RECORD_FIELD_NUMBER: _ClassVar[int]
+    code: int
+    message: str
+    record: IncomeRecord
+    def __init__(self, code: _Optional[int] = ..., message: _Optional[str] = ..., record: _Optional[_Union[IncomeRecord, _Mapping]] = ...) -> None: ...
+
+class RecordIncomesResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[IncomeResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[IncomeResult, _Mapping]]] = ...) -> None: ...
 
 class AssessYearRequest(_message.Message):
     __slots__ = ("reference_number", "year")

@@ -39,10 +39,20 @@ class TaxStub:
                 request_serializer=mynumber_dot_tax_dot_v1_dot_tax__pb2.RegisterTaxpayerRequest.SerializeToString,
                 response_deserializer=mynumber_dot_tax_dot_v1_dot_tax__pb2.RegisterTaxpayerResponse.FromString,
                 _registered_method=True)
+        self.RegisterTaxpayers = channel.unary_unary(
+                '/mynumber.tax.v1.Tax/RegisterTaxpayers',
+                request_serializer=mynumber_dot_tax_dot_v1_dot_tax__pb2.RegisterTaxpayersRequest.SerializeToString,
+                response_deserializer=mynumber_dot_tax_dot_v1_dot_tax__pb2.RegisterTaxpayersResponse.FromString,
+                _registered_method=True)
         self.RecordIncome = channel.unary_unary(
                 '/mynumber.tax.v1.Tax/RecordIncome',
                 request_serializer=mynumber_dot_tax_dot_v1_dot_tax__pb2.RecordIncomeRequest.SerializeToString,
                 response_deserializer=mynumber_dot_tax_dot_v1_dot_tax__pb2.IncomeRecord.FromString,
+                _registered_method=True)
+        self.RecordIncomes = channel.unary_unary(
+                '/mynumber.tax.v1.Tax/RecordIncomes',
+                request_serializer=mynumber_dot_tax_dot_v1_dot_tax__pb2.RecordIncomesRequest.SerializeToString,
+                response_deserializer=mynumber_dot_tax_dot_v1_dot_tax__pb2.RecordIncomesResponse.FromString,
                 _registered_method=True)
         self.AssessYear = channel.unary_unary(
                 '/mynumber.tax.v1.Tax/AssessYear',
@@ -87,8 +97,26 @@ class TaxServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RegisterTaxpayers(self, request, context):
+        """Register many taxpayers in one call (bulk enrolment of existing records): one
+        Registry.LinkBatch for all of them, then one transaction. Each record is answered on its
+        own, in order; a record that fails (bad form, facts that do not match) changes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def RecordIncome(self, request, context):
         """Record (or amend) one year's income as declared or reported by employers.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordIncomes(self, request, context):
+        """Record (or amend) many years' income in one call (employers' reports in bulk), in one
+        transaction. Each record is answered on its own; a record that fails changes nothing.
+        The same figures sent again leave the same rows (a retry is safe). At most 10,000.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -148,10 +176,20 @@ def add_TaxServicer_to_server(servicer, server):
                     request_deserializer=mynumber_dot_tax_dot_v1_dot_tax__pb2.RegisterTaxpayerRequest.FromString,
                     response_serializer=mynumber_dot_tax_dot_v1_dot_tax__pb2.RegisterTaxpayerResponse.SerializeToString,
             ),
+            'RegisterTaxpayers': grpc.unary_unary_rpc_method_handler(
+                    servicer.RegisterTaxpayers,
+                    request_deserializer=mynumber_dot_tax_dot_v1_dot_tax__pb2.RegisterTaxpayersRequest.FromString,
+                    response_serializer=mynumber_dot_tax_dot_v1_dot_tax__pb2.RegisterTaxpayersResponse.SerializeToString,
+            ),
             'RecordIncome': grpc.unary_unary_rpc_method_handler(
                     servicer.RecordIncome,
                     request_deserializer=mynumber_dot_tax_dot_v1_dot_tax__pb2.RecordIncomeRequest.FromString,
                     response_serializer=mynumber_dot_tax_dot_v1_dot_tax__pb2.IncomeRecord.SerializeToString,
+            ),
+            'RecordIncomes': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordIncomes,
+                    request_deserializer=mynumber_dot_tax_dot_v1_dot_tax__pb2.RecordIncomesRequest.FromString,
+                    response_serializer=mynumber_dot_tax_dot_v1_dot_tax__pb2.RecordIncomesResponse.SerializeToString,
             ),
             'AssessYear': grpc.unary_unary_rpc_method_handler(
                     servicer.AssessYear,
@@ -222,6 +260,33 @@ class Tax:
             _registered_method=True)
 
     @staticmethod
+    def RegisterTaxpayers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mynumber.tax.v1.Tax/RegisterTaxpayers',
+            mynumber_dot_tax_dot_v1_dot_tax__pb2.RegisterTaxpayersRequest.SerializeToString,
+            mynumber_dot_tax_dot_v1_dot_tax__pb2.RegisterTaxpayersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def RecordIncome(request,
             target,
             options=(),
@@ -238,6 +303,33 @@ class Tax:
             '/mynumber.tax.v1.Tax/RecordIncome',
             mynumber_dot_tax_dot_v1_dot_tax__pb2.RecordIncomeRequest.SerializeToString,
             mynumber_dot_tax_dot_v1_dot_tax__pb2.IncomeRecord.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordIncomes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mynumber.tax.v1.Tax/RecordIncomes',
+            mynumber_dot_tax_dot_v1_dot_tax__pb2.RecordIncomesRequest.SerializeToString,
+            mynumber_dot_tax_dot_v1_dot_tax__pb2.RecordIncomesResponse.FromString,
             options,
             channel_credentials,
             insecure,

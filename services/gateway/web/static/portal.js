@@ -51,7 +51,8 @@
     const dialog = document.getElementById("stepup");
     const status = document.getElementById("stepup-status");
     document.getElementById("stepup-code").textContent = challenge.code;
-    document.getElementById("stepup-command").textContent = "mynumber card approve " + challenge.code + " --card CARD_FILE --pin ****";
+    document.getElementById("stepup-number").textContent = challenge.match_number;
+    document.getElementById("stepup-command").textContent = "mynumber card approve " + challenge.code + " --number " + challenge.match_number + " --card CARD_FILE --pin ****";
     dialog.hidden = false;
     let cancelled = false;
     const cancel = document.getElementById("stepup-cancel");
@@ -71,6 +72,9 @@
       dialog.hidden = true;
     }
   }
+
+  // passkeys.js asks for the card's approval of a passkey registration the same way.
+  window.mynaApprove = approve;
 
   async function submitAction(form) {
     const result = form.querySelector(".result") || document.querySelector(".result");

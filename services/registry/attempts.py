@@ -1,0 +1,209 @@
+"""Attempts reserved atomically before they are evaluated: one counter row per key.
+
+Link guesses, claim PINs and card PINs all go through :class:`AttemptCounters`, so a burst of
+parallel guesses is evaluated exactly up to the limit (issue 15): the attempt is taken first,
+in its own committed transaction, and only then is the guess checked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Table, and_, case, false, literal, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from mynumber_core.clock import Clock, aware, utc_now
+from services.registry.abuse_models import AttemptCounter
+
+_COUNTERS: Table = AttemptCounter.__table__  # type: ignore[assignment]
+CHUNK = 1000
+"""Keys per statement in the set-based calls (well under SQLite's bound-parameter limit)."""
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """The outcome of reserving one attempt under a key."""
+
+    reserved: bool
+    until: dt.datetime | None = None
+    """When refused: when the window frees up (None: only a reset frees it)."""
+
+
+class AttemptCounters:
+    """Attempts reserved atomically *before* they are evaluated, one counter row per key.
+
+    :meth:`reserve` is one conditional ``UPDATE ... SET count = count + 1 WHERE count <
+    limit`` (or the window has passed) on the key's row, in its own committed transaction.
+    PostgreSQL locks the row and re-checks the condition after waiting, SQLite has one writer
+    at a time: so however many attempts race, exactly ``limit`` are reserved and the rest are
+    refused before anything is looked up. A success that should not count gives its slot back
+    (:meth:`release`); a reset (a confirmed card PIN, an unlock at the counter) empties the
+    counter. Shared by every replica (the rows are in the registry database).
+    """
+
+    def __init__(self, db: Any, clock: Clock = utc_now) -> None:
+        self._db = db
+        self._clock = clock
+
+    def reserve(self, scope: str, key: str, limit: int, window: float | None) -> Reservation:
+        """Reserve one attempt; ``window`` seconds after the first one the count restarts
+        (``None``: it never does, only :meth:`reset` empties it)."""
+        now = self._clock()
+        table = _COUNTERS
+        with self._db.transaction() as session:
+            dialect = session.get_bind().dialect.name
+            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            session.execute(
+                insert(table)
+                .values(scope=scope, key=key, count=0, window_start=now)
+                .on_conflict_do_nothing()
+            )
+            stale = (
+                table.c.window_start <= now - dt.timedelta(seconds=window)
+                if window is not None
+                else false()
+            )
+            result = session.execute(
+                update(table)
+                .where(table.c.scope == scope, table.c.key == key)
+                .where(or_(table.c.count < limit, stale))
+                .values(
+                    count=case((stale, 1), else_=table.c.count + 1),
+                    window_start=case((stale, now), else_=table.c.window_start),
+                )
+            )
+            if result.rowcount == 1:
+                return Reservation(True)
+            start = session.scalar(
+                select(table.c.window_start).where(table.c.scope == scope, table.c.key == key)
+            )
+        if window is None or start is None:
+            return Reservation(False)
+        return Reservation(False, aware(start) + dt.timedelta(seconds=window))
+
+    def reserve_many(
+        self, scope: str, keys: Sequence[str], limit: int, window: float | None
+    ) -> set[str]:
+        """Reserve one attempt under each of ``keys`` (distinct) at once; returns the keys
+        reserved. The same conditional ``UPDATE`` as :meth:`reserve`, over a set of rows, in
+        one committed transaction (chunks of :data:`CHUNK`): each row is still updated
+        atomically, so no key ever gets more than ``limit`` however many batches race."""
+        now = self._clock()
+        table = _COUNTERS
+        reserved: set[str] = set()
+        with self._db.transaction() as session:
+            dialect = session.get_bind().dialect.name
+            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            stale = (
+                table.c.window_start <= now - dt.timedelta(seconds=window)
+                if window is not None
+                else false()
+            )
+            for start in range(0, len(keys), CHUNK):
+                chunk = sorted(keys[start : start + CHUNK])  # one lock order for every batch
+                session.execute(  # executemany: one compiled statement for the chunk
+                    insert(table).on_conflict_do_nothing(),
+                    [{"scope": scope, "key": k, "count": 0, "window_start": now} for k in chunk],
+                )
+                reserved.update(
+                    session.scalars(
+                        update(table)
+                        .where(table.c.scope == scope, table.c.key.in_(chunk))
+                        .where(or_(table.c.count < limit, stale))
+                        .values(
+                            count=case((stale, 1), else_=table.c.count + 1),
+                            window_start=case((stale, now), else_=table.c.window_start),
+                        )
+                        .returning(table.c.key)
+                    )
+                )
+        return reserved
+
+    def reserve_up_to(self, scope: str, key: str, n: int, limit: int, window: float | None) -> int:
+        """Reserve up to ``n`` more attempts under one key; returns how many were granted
+        (all ``n`` in one conditional ``UPDATE`` when they fit, else one at a time until the
+        limit refuses)."""
+        if n <= 0:
+            return 0
+        now = self._clock()
+        table = _COUNTERS
+        with self._db.transaction() as session:
+            stale = (
+                table.c.window_start <= now - dt.timedelta(seconds=window)
+                if window is not None
+                else false()
+            )
+            result = session.execute(
+                update(table)
+                .where(table.c.scope == scope, table.c.key == key)
+                .where(or_(table.c.count + n <= limit, and_(stale, literal(n) <= limit)))
+                .values(
+                    count=case((stale, n), else_=table.c.count + n),
+                    window_start=case((stale, now), else_=table.c.window_start),
+                )
+            )
+            if result.rowcount == 1:
+                return n
+        granted = 0
+        while granted < n and self.reserve(scope, key, limit, window).reserved:
+            granted += 1
+        return granted
+
+    def release(self, scope: str, key: str) -> None:
+        """Give one reserved attempt back (it succeeded, so it does not count)."""
+        table = _COUNTERS
+        with self._db.transaction() as session:
+            session.execute(
+                update(table)
+                .where(table.c.scope == scope, table.c.key == key, table.c.count > 0)
+                .values(count=table.c.count - 1)
+            )
+
+    def release_many(self, scope: str, keys: Sequence[str]) -> None:
+        """Give one reserved attempt back under each of ``keys`` (distinct), in one
+        transaction."""
+        table = _COUNTERS
+        with self._db.transaction() as session:
+            for start in range(0, len(keys), CHUNK):
+                session.execute(
+                    update(table)
+                    .where(
+                        table.c.scope == scope,
+                        table.c.key.in_(sorted(keys[start : start + CHUNK])),
+                        table.c.count > 0,
+                    )
+                    .values(count=table.c.count - 1)
+                )
+
+    def reset(self, scope: str, key: str) -> None:
+        """Empty the counter (a confirmed success, an unlock at the counter)."""
+        table = _COUNTERS
+        with self._db.transaction() as session:
+            session.execute(
+                update(table)
+                .where(table.c.scope == scope, table.c.key == key)
+                .values(count=0, window_start=self._clock())
+            )
+
+    def state(self, scope: str, key: str) -> tuple[int, dt.datetime] | None:
+        """(count, window start) of a key's counter; None before its first attempt."""
+        with self._db.transaction() as session:
+            row = session.execute(
+                select(AttemptCounter.count, AttemptCounter.window_start).where(
+                    AttemptCounter.scope == scope, AttemptCounter.key == key
+                )
+            ).first()
+        return None if row is None else (int(row[0]), aware(row[1]))
+
+    def count(self, scope: str, key: str) -> int:
+        """Attempts currently counted under the key (whatever their window)."""
+        with self._db.transaction() as session:
+            value = session.scalar(
+                select(AttemptCounter.count).where(
+                    AttemptCounter.scope == scope, AttemptCounter.key == key
+                )
+            )
+        return int(value or 0)

@@ -1,0 +1,313 @@
+"""The exchange log's sequencer: group commit of concurrent appends.
+
+Exchanges hand their entries to :meth:`Sequencer.append` and block. Whichever waiting thread
+finds the sequencer idle becomes the writer for everything queued at that moment (never more
+than ``max_batch`` entries): one transaction, one ``log_head`` row lock, consecutive indices,
+one commit (one fsync on SQLite). Only after the commit does it wake the exchanges in that
+batch; the next waiting thread then writes what queued up meanwhile. The batch is sized by
+what is waiting, never by a timer, so one exchange alone is written at once.
+
+On PostgreSQL every registry replica runs a sequencer over the same ``log_head`` row: the row
+lock makes replicas take turns per batch, so indices stay dense and unique across replicas.
+Nothing is acknowledged before it is durable (invariant 6): a failed commit fails every
+exchange in its batch, and none of them returns data. Each durable append's latency (wait
+and commit) is the ``mynumber_log_append_seconds`` histogram.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from opentelemetry import context as otel_context
+from sqlalchemy import Table, bindparam, select, text, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from mynumber_core import metrics
+from mynumber_core.clock import utc_now
+from mynumber_core.db import Database
+from mynumber_core.log import get_logger
+from services.registry.models import LogEntry, LogHead
+
+log = get_logger(__name__)
+
+MAX_BATCH = 1024
+"""Entries written in one transaction at most (the rest wait for the next batch)."""
+
+_LOG = cast(Table, LogEntry.__table__)
+_HEAD = cast(Table, LogHead.__table__)
+
+RowBuilder = Callable[[Any, int, dt.datetime], Mapping[str, Any]]
+"""(entry, index, time) → the ``log_entries`` row's column values."""
+
+_BUMP = (
+    update(_HEAD)
+    .where(_HEAD.c.id == 1)
+    .values(size=_HEAD.c.size + bindparam("count"))
+    .returning(_HEAD.c.size)
+)
+"""Move ``log_head`` on by the bound ``count`` (locking its row); the new size."""
+_RECORDED_COLUMNS = (
+    _LOG.c.index,
+    _LOG.c.requester,
+    _LOG.c.request_id,
+    _LOG.c.outcome,
+    _LOG.c.fingerprint,
+    _LOG.c.message,
+    _LOG.c.result,
+    _LOG.c.status_code,
+)
+_RECORDED_ONE = (
+    select(*_RECORDED_COLUMNS)
+    .where(_LOG.c.requester == bindparam("requester"), _LOG.c.request_id == bindparam("request_id"))
+    .order_by(_LOG.c.index)
+)
+"""The entries of one idempotency key (the usual batch of one exchange)."""
+_RECORDED_MANY = (
+    select(*_RECORDED_COLUMNS)
+    .where(tuple_(_LOG.c.requester, _LOG.c.request_id).in_(bindparam("keys", expanding=True)))
+    .order_by(_LOG.c.index)
+)
+"""The entries of the bound ``keys`` ((requester, request_id) pairs)."""
+
+
+@dataclass(frozen=True)
+class Append:
+    """One entry to append.
+
+    ``replay_outcomes``: when set, the entry is appended only if no entry with the same
+    requester and request id and one of these outcomes exists yet (in the log or earlier in
+    the same batch); otherwise that entry is returned instead (a concurrent retry won).
+    """
+
+    entry: Any
+    replay_outcomes: tuple[str, ...] = ()
+    with_rows: tuple[tuple[Table, Mapping[str, Any]], ...] = ()
+    """Rows written in the batch's transaction too, before the entries (insert-or-ignore on
+    their primary key): a batch's sealed answer, which its entries commit to, lands with them
+    in the one group commit instead of taking a write transaction of its own."""
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """An entry already in the log, as an idempotent retry needs it."""
+
+    index: int
+    outcome: str
+    fingerprint: str
+    message: str
+    result: str | None
+    status_code: int
+
+
+@dataclass(frozen=True)
+class Appended:
+    """Where an entry landed: its new index, or the earlier entry it replays."""
+
+    index: int
+    replayed: Recorded | None = None
+
+
+@dataclass
+class _Ticket:
+    items: Sequence[Append]
+    done: bool = False
+    result: list[Appended] = field(default_factory=list)
+    error: BaseException | None = None
+
+
+def _recorded(row: Any) -> Recorded:
+    return Recorded(
+        row.index, row.outcome, row.fingerprint, row.message, row.result, row.status_code
+    )
+
+
+class Sequencer:
+    """Group commit of log appends (see the module docstring)."""
+
+    def __init__(
+        self,
+        db: Database,
+        build_row: RowBuilder,
+        *,
+        on_commit: Callable[[int, list[bytes]], None] | None = None,
+        max_batch: int = MAX_BATCH,
+        clock: Callable[[], dt.datetime] = utc_now,
+    ) -> None:
+        self._db = db
+        self._build_row = build_row
+        self._on_commit = on_commit
+        self._max_batch = max_batch
+        self._clock = clock
+        self._cv = threading.Condition()
+        self._queue: list[_Ticket] = []
+        self._busy = False
+        self.batches = 0
+        """Transactions committed (for tests and metrics)."""
+        self.largest_batch = 0
+        """Most entries committed in one transaction so far."""
+
+    def append(self, items: Sequence[Append]) -> list[Appended]:
+        """Append ``items`` (consecutive indices, in order); returns once they are durable."""
+        if not items:
+            return []
+        started = time.perf_counter()
+        ticket = _Ticket(list(items))
+        with self._cv:
+            self._queue.append(ticket)
+            while not ticket.done:
+                if not self._busy:
+                    self._busy = True
+                    batch = self._take()
+                    break
+                self._cv.wait()
+            else:
+                return self._timed(ticket, started)
+        try:
+            self._write(batch)
+        finally:
+            with self._cv:
+                self._busy = False
+                self._cv.notify_all()
+        return self._timed(ticket, started)
+
+    @classmethod
+    def _timed(cls, ticket: _Ticket, started: float) -> list[Appended]:
+        """The ticket's outcome; a durable append's latency goes to the metrics."""
+        result = cls._outcome(ticket)
+        metrics.LOG_APPEND.observe(time.perf_counter() - started)
+        return result
+
+    def _take(self) -> list[_Ticket]:
+        """The queued tickets for one batch (at least one, at most ``max_batch`` entries)."""
+        batch: list[_Ticket] = []
+        count = 0
+        while self._queue and (not batch or count + len(self._queue[0].items) <= self._max_batch):
+            ticket = self._queue.pop(0)
+            batch.append(ticket)
+            count += len(ticket.items)
+        return batch
+
+    @staticmethod
+    def _outcome(ticket: _Ticket) -> list[Appended]:
+        if ticket.error is not None:
+            raise ticket.error
+        return ticket.result
+
+    def _write(self, batch: list[_Ticket]) -> None:
+        detached = otel_context.attach(otel_context.Context())  # no one exchange's trace
+        try:
+            with self._db.engine.begin() as conn:  # Core, not ORM: the hot path
+                results, first, hashes = self._append_batch(conn, batch)
+        except BaseException as exc:  # nothing was committed: every exchange in it fails
+            for ticket in batch:
+                ticket.error, ticket.done = exc, True
+            return
+        finally:
+            otel_context.detach(detached)
+        self.batches += 1
+        self.largest_batch = max(self.largest_batch, sum(len(t.items) for t in batch))
+        if self._on_commit is not None and hashes:
+            try:
+                self._on_commit(first, hashes)
+            except Exception as exc:  # committed is committed: the exchanges still succeed
+                log.warning("after-commit hook failed", error=type(exc).__name__)
+        for ticket, result in zip(batch, results, strict=True):
+            ticket.result, ticket.done = result, True
+
+    @staticmethod
+    def _reserve(conn: Connection, count: int) -> int:
+        """Lock the ``log_head`` row and move it on by ``count``; returns the first index.
+
+        It is the transaction's first statement: on PostgreSQL the row lock orders replicas
+        (they take turns per batch); on SQLite the write takes the database's write lock at
+        once (waiting in the busy handler), so no read snapshot goes stale before the writes.
+        """
+        size = conn.scalar(_BUMP, {"count": count})
+        if size is None:  # a new log; another replica may be creating the row right now
+            conn.execute(
+                text("INSERT INTO log_head (id, size) VALUES (1, 0) ON CONFLICT (id) DO NOTHING")
+            )
+            size = conn.scalar(_BUMP, {"count": count})
+        assert size is not None  # the row exists now
+        return int(size) - count
+
+    @staticmethod
+    def _insert_with_rows(conn: Connection, batch: list[_Ticket]) -> None:
+        """The items' ``with_rows``, once each (by table and primary key)."""
+        rows: dict[tuple[str, tuple[Any, ...]], tuple[Table, Mapping[str, Any]]] = {}
+        for ticket in batch:
+            for item in ticket.items:
+                for table, row in item.with_rows:
+                    key = tuple(row[column.name] for column in table.primary_key.columns)
+                    rows.setdefault((table.name, key), (table, row))
+        if not rows:
+            return
+        insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+        tables: dict[str, tuple[Table, list[Mapping[str, Any]]]] = {}
+        for table, row in rows.values():
+            tables.setdefault(table.name, (table, []))[1].append(row)
+        for table, values in tables.values():
+            conn.execute(insert(table).on_conflict_do_nothing(), values)
+
+    def _append_batch(
+        self, conn: Connection, batch: list[_Ticket]
+    ) -> tuple[list[list[Appended]], int, list[bytes]]:
+        reserved = sum(len(ticket.items) for ticket in batch)
+        first = index = self._reserve(conn, reserved)
+        self._insert_with_rows(conn, batch)
+        keys = {
+            (item.entry.requester, item.entry.request_id)
+            for ticket in batch
+            for item in ticket.items
+            if item.replay_outcomes
+        }
+        known: dict[tuple[str, str], list[Recorded]] = {}
+        if keys:
+            if len(keys) == 1:
+                ((requester, request_id),) = keys
+                params: dict[str, Any] = {"requester": requester, "request_id": request_id}
+                rows = conn.execute(_RECORDED_ONE, params)
+            else:
+                rows = conn.execute(_RECORDED_MANY, {"keys": list(keys)})
+            for row in rows:
+                known.setdefault((row.requester, row.request_id), []).append(_recorded(row))
+        now = self._clock()
+        values: list[Mapping[str, Any]] = []
+        results: list[list[Appended]] = []
+        for ticket in batch:
+            mine: list[Appended] = []
+            for item in ticket.items:
+                key = (item.entry.requester, item.entry.request_id)
+                if item.replay_outcomes:
+                    earlier = next(
+                        (r for r in known.get(key, []) if r.outcome in item.replay_outcomes), None
+                    )
+                    if earlier is not None:
+                        mine.append(Appended(earlier.index, earlier))
+                        continue
+                new = self._build_row(item.entry, index, now)
+                values.append(new)
+                known.setdefault(key, []).append(
+                    Recorded(
+                        index,
+                        new["outcome"],
+                        new["fingerprint"],
+                        new["message"],
+                        new.get("result"),
+                        new["status_code"],
+                    )
+                )
+                mine.append(Appended(index))
+                index += 1
+            results.append(mine)
+        if values:
+            conn.execute(_LOG.insert(), values)
+        if index - first != reserved:  # replays took no index: give the rest back
+            conn.execute(update(_HEAD).where(_HEAD.c.id == 1).values(size=index))
+        return results, first, [bytes(v["leaf_hash"]) for v in values]

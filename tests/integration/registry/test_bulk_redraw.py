@@ -1,0 +1,74 @@
+"""Bulk enrolment when a drawn number was already issued: that resident is left out of the
+set-based insert, drawn again and enrolled in the same call; the others are enrolled once,
+with their links, issued numbers and idempotency records. SQLite (statement by statement)
+and PostgreSQL (the one-statement move). The random source is steered to repeat an issued
+number; the enroller and the database are real."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import func, select
+
+from mynumber_core.db import Database
+from mynumber_core.facts import BasicFacts
+from mynumber_core.keyring import BlindIndex, FieldCipher, Keyring
+from mynumber_core.migrations import upgrade
+from mynumber_core.mynumber import validate
+from services.registry import bulk, models
+from services.registry.tokens import TokenVault
+from tests.support.databases import PostgresDatabases, SqliteDatabases
+
+
+def _residents(n: int, start: int, keyed: bool) -> list[tuple[BasicFacts, str]]:
+    born = dt.date(1990, 4, 1)
+    return [
+        (BasicFacts("山田 花子", born, "female", f"大阪市北区1-{i}"), f"k-{i}" if keyed else "")
+        for i in range(start, start + n)
+    ]
+
+
+def test_an_issued_number_drawn_again_is_redrawn(
+    backend: SqliteDatabases | PostgresDatabases, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = backend("registry")
+    upgrade("registry", url)
+    keyring = Keyring.generate(["data", "blind", "token", "tag"])
+    models.cipher.bind(FieldCipher(keyring))
+    vault = TokenVault(keyring.keyset("token").active_key, keyring.keyset("tag").active_key)
+    enroller = bulk.BulkEnroller(vault, BlindIndex(keyring))
+    db = Database.from_url(url)
+    try:
+        with db.transaction() as session:
+            first = enroller.enrol(
+                session, _residents(5, 0, False), caller="municipality", key_version=1
+            )
+        taken = first[2].my_number
+        draws: list[list[str]] = []
+        real: Callable[[int], list[str]] = bulk._random_numbers
+
+        def repeating(count: int) -> list[str]:
+            numbers = real(count)
+            if not draws:
+                numbers[1] = taken  # the second resident draws an issued number
+            draws.append(numbers)
+            return numbers
+
+        monkeypatch.setattr(bulk, "_random_numbers", repeating)
+        with db.transaction() as session:
+            second = enroller.enrol(
+                session, _residents(5, 5, True), caller="municipality", key_version=1
+            )
+        assert len(draws) == 2 and len(draws[1]) == 1  # only the collided one went round
+        numbers = [e.my_number for e in first + second]
+        assert len(set(numbers)) == 10 and all(validate(n) == n for n in numbers)
+        assert second[1].my_number == draws[1][0] != taken
+        with db.transaction() as session:
+            for model in (models.Person, models.IssuedNumber, models.DomainLink):
+                assert session.scalar(select(func.count()).select_from(model)) == 10
+            keys = session.scalars(select(models.Registration.idempotency_key)).all()
+            assert sorted(keys) == [f"k-{i}" for i in range(5, 10)]
+    finally:
+        db.dispose()
