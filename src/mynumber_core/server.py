@@ -79,6 +79,12 @@ class RunningServer:
     port: int
     health_port: int
 
+    def mark_serving(self) -> None:
+        """Report SERVING for every service (after :func:`start_server` with
+        ``serving=False``, once the process's other listeners are up)."""
+        for name in ("", *self.app.service_names):
+            self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+
     def stop(self, grace: float = 0.0) -> None:
         """Graceful stop: NOT_SERVING first, then let in-flight calls finish."""
         self.health.enter_graceful_shutdown()
@@ -96,8 +102,13 @@ def start_server(
     port: int = 0,
     health_port: int = 0,
     max_workers: int = 32,
+    serving: bool = True,
 ) -> RunningServer:
-    """Start the mTLS API server and the plaintext health server; return their ports."""
+    """Start the mTLS API server and the plaintext health server; return their ports.
+
+    Health reports SERVING at once, or, with ``serving=False``, NOT_SERVING until
+    :meth:`RunningServer.mark_serving` (a process that also serves HTTP is not ready before
+    that port is bound: launchers and readiness probes poll this health endpoint)."""
     interceptors: list[Any] = [
         *tracing.server_interceptors(app.name),  # the server span, continuing traceparent
         CallInterceptor(app.name),
@@ -129,9 +140,13 @@ def start_server(
 
     server.start()
     health_server.start()
-    for name in ("", *app.service_names):
-        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    return RunningServer(app, server, health_server, health_servicer, bound, health_bound)
+    running_server = RunningServer(app, server, health_server, health_servicer, bound, health_bound)
+    if serving:
+        running_server.mark_serving()
+    else:
+        for name in ("", *app.service_names):
+            health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+    return running_server
 
 
 @contextmanager

@@ -3,12 +3,16 @@ with backoff on the same ports, and leaves the other services running."""
 
 from __future__ import annotations
 
+import socket
 import time
 from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from mynumber_core.server import GrpcApp, start_server
+from mynumber_core.tls import TlsMaterial
+from mynumber_dev.keys import ensure_dev_keys, tls_dir
 from mynumber_dev.platform import Platform, Supervisor
 
 
@@ -54,3 +58,30 @@ def test_a_killed_service_is_restarted_and_the_others_keep_running(tmp_path: Pat
         assert _serving(platform.procs["registry"].health_port)
     finally:
         platform.stop()
+
+
+def test_the_gateway_is_serving_only_once_its_http_port_answers(tmp_path: Path) -> None:
+    """A launcher (or a readiness probe) that sees the gateway SERVING can use the portal at
+    once: health turns SERVING after uvicorn has bound the HTTP port, not when gRPC is up."""
+    platform = Platform(var=tmp_path / "var", services=["registry", "gateway"], fixed_ports=False)
+    platform.start()
+    try:
+        with socket.create_connection(("127.0.0.1", platform.http_port), timeout=2):
+            pass  # refused here before the fix: gRPC health said SERVING before uvicorn bound
+    finally:
+        platform.stop()
+
+
+def test_health_reports_not_serving_until_marked(tmp_path: Path) -> None:
+    var = tmp_path / "var"
+    ensure_dev_keys(var)
+    app = GrpcApp(
+        name="tax", service_names=("mynumber.test.Nothing",), register=lambda s: None, access={}
+    )
+    server = start_server(app, TlsMaterial(tls_dir(var, "tax")), serving=False)
+    try:
+        assert not _serving(server.health_port)
+        server.mark_serving()
+        assert _serving(server.health_port)
+    finally:
+        server.stop()
