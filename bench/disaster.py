@@ -42,6 +42,7 @@ from mynumber.tax.v1 import tax_pb2_grpc as tpb_grpc
 from bench.echo import echo_callable
 from bench.sections import BenchPlatform
 from bench.table import Row
+from mynumber_core.calendar import today_jst
 from mynumber_dev.demo import DemoResident, generate_residents
 from services.health.domain import age_on, late_elderly_start, make_insurer_number
 
@@ -111,7 +112,7 @@ def _seed(bp: BenchPlatform, people: list[DemoResident], workers: int) -> dict[s
     health = hpb_grpc.HealthInsuranceStub(operator.channel("health"))
     tax = tpb_grpc.TaxStub(operator.channel("tax"))
     n = len(people)
-    today = dt.date.today()
+    today = today_jst()
 
     def resident(r: DemoResident) -> mpb.ResidentEnrolment:
         return mpb.ResidentEnrolment(
@@ -271,7 +272,7 @@ def disaster_list(
             mpb.DeclareDisasterRequest(
                 name="令和8年宮城県沖地震 (bench)",
                 area=AREA,
-                declared_on=dt.date.today().isoformat(),
+                declared_on=today_jst().isoformat(),
                 assumed_damage=mpb.DAMAGE_LEVEL_TOTAL_COLLAPSE,
                 idempotency_key=uuid.uuid4().hex,
             )

@@ -17,6 +17,8 @@ from typing import Any
 import grpc
 from faker import Faker
 
+from mynumber_core.calendar import today_jst
+
 _FOREIGN = [
     ("ベトナム", "vi_VN", "技能実習"),
     ("中国", "zh_CN", "永住者"),
@@ -146,7 +148,7 @@ def seed_each(
     today)`` with one seeded ``rng`` for all. A refused call skips that resident (logged as
     ``skipped`` with its status code, no personal data) and seeding goes on."""
     rng = random.Random(rng_seed)
-    today = dt.date.today()
+    today = today_jst()
     for r in residents:
         if not r.my_number:
             continue

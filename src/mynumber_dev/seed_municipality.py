@@ -22,6 +22,8 @@ import grpc
 from mynumber.municipality.v1 import municipality_pb2 as pb
 from mynumber.municipality.v1.municipality_pb2_grpc import MunicipalityStub
 
+from mynumber_core.calendar import today_jst
+
 if TYPE_CHECKING:
     from mynumber_dev.demo import DemoResident
 
@@ -85,7 +87,7 @@ def seed(channel: grpc.Channel, residents: list[DemoResident]) -> None:
     """Register the residents (setting ``my_number``), add care certifications, a disaster."""
     api = MunicipalityStub(channel)
     rng = random.Random(2026)
-    today = dt.date.today()
+    today = today_jst()
     heads: dict[int, tuple[DemoResident, str, int]] = {}  # demo household → head, id, count
     first_address = ""
     for r in residents:

@@ -11,7 +11,6 @@ whole, at the end; it is also written as JSON under the pytest temporary folder.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import time
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ import sqlalchemy as sa
 from mynumber.municipality.v1 import municipality_pb2 as mpb
 from sqlalchemy.pool import NullPool
 
+from mynumber_core.calendar import today_jst
 from mynumber_core.checkpoint import Checkpoint
 from mynumber_core.keyring import FieldCipher, Keyring
 from mynumber_core.logverifier import TrustedLog
@@ -45,7 +45,7 @@ from tests.chaos.pgcluster import PrivatePostgres
 from tests.chaos.rig import SERVICES, ChaosPlatform
 from tests.e2e.clients import Clients, PortalSession
 
-TODAY = dt.date.today()
+TODAY = today_jst()
 FISCAL_YEAR = TODAY.year if TODAY.month >= 4 else TODAY.year - 1
 INCOME_YEAR = FISCAL_YEAR - 1
 RECEIVERS = frozenset({"pension", "tax", "health", "portal"})

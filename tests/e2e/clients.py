@@ -45,6 +45,7 @@ from mynumber.registry.v1 import registry_pb2_grpc as rpb_grpc
 from mynumber.tax.v1 import tax_pb2 as tpb
 from mynumber.tax.v1 import tax_pb2_grpc as tpb_grpc
 
+from mynumber_core.calendar import today_jst
 from mynumber_core.card import login_challenge_message, unlock_card
 from mynumber_core.card_pin_client import PortalPinAuthority
 from mynumber_core.channels import Channels
@@ -127,7 +128,7 @@ def synthetic_person(address: str, *, age: int, sex: str | None = None) -> dict[
     n = next(_serial)
     given, given_kana, given_sex = _GIVEN[n % len(_GIVEN)]
     family, family_kana = _FAMILY[(n // len(_GIVEN) + n) % len(_FAMILY)]
-    today = dt.date.today()
+    today = today_jst()
     birth = dt.date(today.year - age - 1, 1 + n % 12, 1 + n % 28)
     return {
         "name": f"{family} {given}",
@@ -256,7 +257,7 @@ class Clients:
                 ppb.EnrolRequest(
                     identity=person.form(ppb),
                     category=ppb.INSURED_CATEGORY_1,
-                    enrolled_on=dt.date(dt.date.today().year - 3, 4, 1).isoformat(),
+                    enrolled_on=dt.date(today_jst().year - 3, 4, 1).isoformat(),
                 )
             )
             .basic_pension_number

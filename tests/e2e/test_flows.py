@@ -32,6 +32,7 @@ from mynumber.pension.v1 import pension_pb2 as ppb
 from mynumber.registry.v1 import registry_pb2 as rpb
 from mynumber.tax.v1 import tax_pb2 as tpb
 
+from mynumber_core.calendar import today_jst
 from tests.e2e.clients import CREATED, Clients, Person, PortalSession, ServiceDb, key
 from tests.e2e.conftest import RunningPlatform
 from tests.e2e.scan import needles, scan, sqlite_and_logs
@@ -40,7 +41,7 @@ from tests.support.sealing import sealed_payload, sealed_payloads
 pytestmark = pytest.mark.e2e
 T = TypeVar("T")
 
-TODAY = dt.date.today()
+TODAY = today_jst()
 FISCAL_YEAR = TODAY.year if TODAY.month >= 4 else TODAY.year - 1
 INCOME_YEAR = FISCAL_YEAR - 1
 LAST_YEAR = TODAY.year - 1

@@ -27,7 +27,6 @@ from __future__ import annotations
 import base64
 import collections
 import concurrent.futures
-import datetime as dt
 import itertools
 import json
 import threading
@@ -49,6 +48,7 @@ from mynumber.tax.v1 import tax_pb2 as tpb
 from mynumber.tax.v1 import tax_pb2_grpc as tpb_grpc
 from prometheus_client.parser import text_string_to_metric_families
 
+from mynumber_core.calendar import today_jst
 from mynumber_core.card import action_message, login_challenge_message, unlock_card
 from mynumber_core.card_pin_client import PortalPinAuthority
 from mynumber_core.channels import Channels
@@ -70,7 +70,7 @@ SERVICES = ["registry", "municipality", "pension", "tax", "health", "gateway"]
 RESIDENTS = 8
 COOLING_OFF_SECONDS = 15.0
 PIN = "4321"
-YEAR = dt.date.today().year - 1
+YEAR = today_jst().year - 1
 T = TypeVar("T")
 
 
@@ -357,7 +357,7 @@ def test_three_replicas_pay_notify_and_deliver_once(
             move = mpb.RecordMoveRequest(
                 address_number=person.address_number,
                 new_address=f"岩手県盛岡市中ノ橋通{n + 1}丁目{n + 2}番{n + 3}号",
-                effective_date=dt.date.today().isoformat(),
+                effective_date=today_jst().isoformat(),
                 idempotency_key=key(),
             )
             moves = _twice(

@@ -36,7 +36,7 @@ addresses = st.lists(
     min_size=1,
     max_size=5,
 ).map(" ".join)
-dates = st.dates(min_value=dt.date(1880, 1, 1), max_value=dt.date.today())
+dates = st.dates(min_value=dt.date(1880, 1, 1), max_value=today_jst())
 sexes = st.sampled_from(["male", "female"])
 
 

@@ -25,12 +25,13 @@ from mynumber.registry.v1 import registry_pb2_grpc as rpb_grpc
 from mynumber.tax.v1 import tax_pb2 as tpb
 from mynumber.tax.v1 import tax_pb2_grpc as tpb_grpc
 
+from mynumber_core.calendar import today_jst
 from mynumber_core.card import action_message
 from services.gateway.models import PayoutAccountRow, Resident
 from tests.integration.gateway.portal_env import CardHolder, PortalEnv, _facts
 from tests.support.sealing import sealed_payloads
 
-YEAR = dt.date.today().year - 3
+YEAR = today_jst().year - 3
 
 
 def _code(call: Callable[[], Any]) -> grpc.StatusCode:
@@ -154,7 +155,7 @@ def test_refund_redirect_is_refused_or_held_and_the_resident_is_told(env: Portal
     body["step_up"] = _step_up_with(env, stolen, attacker, "change_payout_account", body)
     refused = stolen.put("/api/payout-account", json=body)
     assert refused.status_code == 403, refused.text  # the attacker's own card is not hers
-    move = {"destination_address": "東京都千代田区千代田1-1", "planned_date": str(dt.date.today())}
+    move = {"destination_address": "東京都千代田区千代田1-1", "planned_date": str(today_jst())}
     assert stolen.post("/api/applications/move-out", json=move).status_code == 401
     assert (
         owner.get("/api/payout-account")
@@ -479,7 +480,7 @@ def test_locks_block_what_they_say_and_nothing_else(env: PortalEnv) -> None:
     )
     changed = client.put("/api/payout-account", json=body)
     assert changed.status_code == 409 and "block_online_changes" in changed.text
-    move = {"destination_address": "東京都千代田区千代田1-1", "planned_date": str(dt.date.today())}
+    move = {"destination_address": "東京都千代田区千代田1-1", "planned_date": str(today_jst())}
     move_body = {**move, "step_up": env.step_up(client, resident, "apply_move_out", move)}
     assert client.post("/api/applications/move-out", json=move_body).status_code == 409
     stopped = tpb.IssueRefundRequest(reference_number=ref, year=YEAR)
@@ -489,7 +490,7 @@ def test_locks_block_what_they_say_and_nothing_else(env: PortalEnv) -> None:
     # Not blocked: reading my information, the exemption application, the medical deduction.
     me = {s["item"]: s for s in client.get("/api/me").json()["sections"]}
     assert me["basic_facts"]["status"] == "ok" and me["pension_record"]["status"] == "ok"
-    fy = dt.date.today().year if dt.date.today().month >= 4 else dt.date.today().year - 1
+    fy = today_jst().year if today_jst().month >= 4 else today_jst().year - 1
     exemption = client.post(
         "/api/applications/pension-exemption",
         json={

@@ -17,6 +17,7 @@ import pytest
 from mynumber.exchange.v1 import exchange_pb2, exchange_pb2_grpc
 from sqlalchemy import select, update
 
+from mynumber_core.calendar import today_jst
 from mynumber_core.card import CardError, load_card, login_challenge_message, unlock_card
 from mynumber_core.structs import to_struct
 from services.gateway.models import PortalSession
@@ -375,7 +376,7 @@ def test_move_out_notice_reaches_the_municipality(env: PortalEnv) -> None:
     client = env.login(resident)
     body = {
         "destination_address": "大阪府大阪市北区梅田1丁目1番1号",
-        "planned_date": dt.date.today().isoformat(),
+        "planned_date": today_jst().isoformat(),
     }
     proof = env.step_up(client, resident, "apply_move_out", body)
     response = client.post("/api/applications/move-out", json={**body, "step_up": proof})
@@ -438,7 +439,7 @@ def test_payments_need_an_idempotency_key_and_a_real_amount_due(env: PortalEnv) 
 def test_log_filters(env: PortalEnv) -> None:
     client = env.login(env.make_resident())
     client.get("/api/me")
-    today = dt.date.today()
+    today = today_jst()
     assert client.get("/api/log?agency=municipality").json()["entries"]
     assert client.get("/api/log?agency=tax").json()["entries"] == [] or all(
         "tax" in (e["requester"], e["provider"])

@@ -7,7 +7,6 @@ and through the hub as a real requester (tax).
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -25,6 +24,7 @@ from mynumber.registry.v1 import registry_pb2
 from mynumber.registry.v1.registry_pb2_grpc import HubStub, RegistryStub
 from sqlalchemy import func, select
 
+from mynumber_core.calendar import today_jst
 from mynumber_core.db import Database
 from mynumber_core.structs import to_struct
 from services.health import models
@@ -38,7 +38,7 @@ from tests.support.sealing import (
 )
 from tests.support.stack import Stack
 
-TODAY = dt.date.today()
+TODAY = today_jst()
 LAST_YEAR = TODAY.year - 1
 KYOKAI = make_insurer_number("0113001")  # 協会けんぽ 東京支部
 NHI = make_insurer_number("13101")  # 千代田区国保 (synthetic)

@@ -29,6 +29,7 @@ from mynumber.tax.v1 import tax_pb2
 from mynumber.tax.v1.tax_pb2_grpc import TaxStub
 from sqlalchemy import MetaData, func, select
 
+from mynumber_core.calendar import today_jst
 from mynumber_core.db import Database
 from mynumber_core.mynumber import is_valid
 from mynumber_core.outbox import OutboxRelay, hub_publisher
@@ -40,7 +41,7 @@ from tests.support.resident_device import portal_login_for
 from tests.support.sealing import domain_keys, open_provided, recipient, sealed_payload
 from tests.support.stack import Stack
 
-TODAY = dt.date.today()
+TODAY = today_jst()
 YESTERDAY = (TODAY - dt.timedelta(days=1)).isoformat()
 KYOKAI = make_insurer_number("0113001")
 HOME = "宮城県石巻市穀町14番1号"

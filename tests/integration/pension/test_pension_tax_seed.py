@@ -10,7 +10,7 @@ from mynumber.pension.v1 import pension_pb2 as ppb
 from mynumber.pension.v1 import pension_pb2_grpc as pgrpc
 from sqlalchemy import select
 
-from mynumber_core.calendar import age_on
+from mynumber_core.calendar import age_on, today_jst
 from mynumber_core.db import Database
 from mynumber_dev import seed_municipality, seed_pension, seed_tax
 from mynumber_dev.demo import generate_residents
@@ -35,7 +35,7 @@ def test_seeds_enrol_residents_with_history(tmp_path: Path, backend: DatabaseFac
         seed_municipality.seed(stack.channel("municipality", as_identity="operator"), residents)
         seed_pension.seed(stack.channel("pension", as_identity="operator"), residents)
         seed_tax.seed(stack.channel("tax", as_identity="operator"), residents)
-        today = dt.date.today()
+        today = today_jst()
         ages = [age_on(dt.date.fromisoformat(r.birth_date), today) for r in residents]
         enrolments = _rows(stack.database("pension"), Enrolment)
         assert len(enrolments) == sum(1 for a in ages if a >= 20)

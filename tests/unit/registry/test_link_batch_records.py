@@ -13,6 +13,7 @@ import datetime as dt
 from hypothesis import given
 from hypothesis import strategies as st
 
+from mynumber_core.calendar import today_jst
 from mynumber_core.errors import InvalidInput
 from mynumber_core.mynumber import check_digit
 from services.registry.usecases.link_batch import LinkRecord, RawRecord, parse_records
@@ -22,7 +23,7 @@ bodies = st.text(alphabet="0123456789", min_size=11, max_size=11)
 numbers = bodies.map(lambda b: b + str(check_digit(b)))
 names = st.text(alphabet=KANJI, min_size=2, max_size=12)
 addresses = st.text(alphabet=KANJI + "0123456789丁目番地号-", min_size=4, max_size=40)
-dates = st.dates(min_value=dt.date(1880, 1, 1), max_value=dt.date.today()).map(dt.date.isoformat)
+dates = st.dates(min_value=dt.date(1880, 1, 1), max_value=today_jst()).map(dt.date.isoformat)
 sexes = st.sampled_from(["male", "female"])
 valid = st.builds(RawRecord, numbers, names, dates, sexes, addresses)
 hostile = st.builds(
