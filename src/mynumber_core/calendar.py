@@ -20,6 +20,13 @@ def today_jst() -> dt.date:
     return dt.datetime.now(JST).date()
 
 
+def date_in_japan(moment: dt.datetime) -> dt.date:
+    """The date in Japan at ``moment`` (a naive datetime is taken as UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(JST).date()
+
+
 def fiscal_year_of(day: dt.date) -> int:
     """The Japanese fiscal year (April to March) that contains ``day``."""
     return day.year if day.month >= 4 else day.year - 1

@@ -13,7 +13,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mynumber_core.calendar import age_on, birthday, fiscal_year_of, reaches_age_on
+from mynumber_core.calendar import (
+    age_on,
+    birthday,
+    date_in_japan,
+    fiscal_year_of,
+    reaches_age_on,
+)
 
 ONE_DAY = dt.timedelta(days=1)
 births = st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2030, 12, 31))
@@ -106,3 +112,21 @@ def test_the_fiscal_year_never_falls(a: dt.date, b: dt.date) -> None:
 )
 def test_known_fiscal_years(day: dt.date, year: int) -> None:
     assert fiscal_year_of(day) == year
+
+
+@given(st.datetimes(min_value=dt.datetime(1900, 1, 1), max_value=dt.datetime(2150, 1, 1)))
+def test_the_date_in_japan_is_nine_hours_ahead_of_utc(moment: dt.datetime) -> None:
+    """Japan keeps no daylight saving time: its date is the UTC date nine hours later; a naive
+    moment is UTC, and an aware one is converted whatever its zone."""
+    expected = (moment + dt.timedelta(hours=9)).date()
+    assert date_in_japan(moment) == expected
+    assert date_in_japan(moment.replace(tzinfo=dt.UTC)) == expected
+    new_york = dt.timezone(dt.timedelta(hours=-5))
+    assert date_in_japan(moment.replace(tzinfo=dt.UTC).astimezone(new_york)) == expected
+
+
+def test_the_new_fiscal_year_starts_at_midnight_in_japan() -> None:
+    """31 March 15:00 UTC is 1 April in Japan: the new fiscal year, although UTC says March."""
+    moment = dt.datetime(2027, 3, 31, 15, 0, tzinfo=dt.UTC)
+    assert fiscal_year_of(moment.date()) == 2026
+    assert fiscal_year_of(date_in_japan(moment)) == 2027

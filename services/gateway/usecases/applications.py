@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from mynumber_core import errors
+from mynumber_core.calendar import date_in_japan
 from mynumber_core.outbox import enqueue
 from mynumber_core.resident_grants import StepUpEvidence
 from services.gateway import domain
@@ -86,7 +87,7 @@ class Applications:
         self, sess: SessionInfo, raw: dict[str, Any], proof: StepUpProof | None
     ) -> Application:
         """Apply for exemption from national pension contributions (decided by pension)."""
-        year = domain.parse_exemption_year(raw.get("fiscal_year"), self._ctx.clock().date())
+        year = domain.parse_exemption_year(raw.get("fiscal_year"), date_in_japan(self._ctx.clock()))
         evidence = self._auth.consume_step_up(
             sess, proof, "apply_pension_exemption", {"fiscal_year": str(year)}
         )
@@ -103,7 +104,7 @@ class Applications:
         self, sess: SessionInfo, raw: dict[str, Any], proof: StepUpProof | None
     ) -> Application:
         """Give the online move-out notice (転出届) to the municipality."""
-        details = domain.parse_move_out(raw, self._ctx.clock().date())
+        details = domain.parse_move_out(raw, date_in_japan(self._ctx.clock()))
         self._locks.require_online_changes(sess)
         evidence = self._auth.consume_step_up(sess, proof, "apply_move_out", details)
         return self._submit(

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mynumber_core import errors
+from mynumber_core.calendar import date_in_japan
 from mynumber_core.clock import aware
 from mynumber_core.resident_grants import StepUpEvidence
 from services.gateway import domain
@@ -39,7 +40,7 @@ class StepUp(Challenges):
         an account registered after it was made."""
         domain.check_action(action)
         raw = dict(raw)
-        today = self._ctx.clock().date()
+        today = date_in_japan(self._ctx.clock())
         if action == "change_payout_account":
             return domain.parse_payout_account(raw).as_dict()
         if action == "make_payment":

@@ -29,7 +29,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
-from mynumber_core.clock import utc_now
+from mynumber_core.calendar import today_jst
 
 MAX_LISTED = 5
 
@@ -81,7 +81,7 @@ def rebuild_schema_daily(app: FastAPI) -> None:
     built_on: list[dt.date] = []
 
     def openapi() -> dict[str, Any]:
-        today = utc_now().date()
+        today = today_jst()
         if built_on != [today]:
             app.openapi_schema = None
             built_on[:] = [today]

@@ -17,7 +17,7 @@ import pytest
 from mynumber.exchange.v1 import exchange_pb2, exchange_pb2_grpc
 from sqlalchemy import select, update
 
-from mynumber_core.calendar import today_jst
+from mynumber_core.calendar import fiscal_year_of, today_jst
 from mynumber_core.card import CardError, load_card, login_challenge_message, unlock_card
 from mynumber_core.structs import to_struct
 from services.gateway.models import PortalSession
@@ -418,6 +418,22 @@ def test_bad_exemption_year_is_400(env: PortalEnv) -> None:
     response = client.post("/api/applications/pension-exemption", json={"fiscal_year": 1990})
     assert response.status_code == 400
     assert "fiscal_year" in response.json()["error"]["message"]
+
+
+def test_exemption_years_are_bounded_by_japans_date_on_the_day_of_the_request(
+    env: PortalEnv,
+) -> None:
+    """The schema gives today's bounds (built again each day, not at the server's start), and a
+    year past them is a 400 that names the accepted range."""
+    current = fiscal_year_of(today_jst())
+    schema = env.client().get("/openapi.json").json()
+    field = schema["components"]["schemas"]["ExemptionIn"]["properties"]["fiscal_year"]
+    assert (field["minimum"], field["maximum"]) == (current - 2, current)
+    client = env.login(env.make_resident())
+    response = client.post("/api/applications/pension-exemption", json={"fiscal_year": current + 1})
+    assert response.status_code == 400
+    assert f"between {current - 2} and {current}" in response.json()["error"]["message"]
+    assert client.get("/api/applications").json()["applications"] == []
 
 
 def test_payments_need_an_idempotency_key_and_a_real_amount_due(env: PortalEnv) -> None:

@@ -16,7 +16,6 @@ from fastapi import Header, Path
 from pydantic import Field
 
 from mynumber_core.calendar import fiscal_year_of, today_jst
-from mynumber_core.clock import utc_now
 from mynumber_core.errors import InvalidInput
 from services.gateway import domain
 
@@ -133,13 +132,19 @@ Address = Annotated[
         description="the address you are moving to (Japanese or ASCII characters)",
     ),
 ]
-_CURRENT_FISCAL_YEAR = fiscal_year_of(today_jst())
+
+
+def _list_exemption_years(schema: dict[str, Any]) -> None:
+    current = fiscal_year_of(today_jst())
+    schema["minimum"], schema["maximum"] = current - 2, current
+
+
 ExemptionYear = Annotated[
     int,
     Field(
-        ge=_CURRENT_FISCAL_YEAR - 2,
-        le=_CURRENT_FISCAL_YEAR,
-        description="this fiscal year or up to two years back (bounds as of the server's start)",
+        json_schema_extra=_list_exemption_years,
+        description="this fiscal year (April to March, in Japan) or up to two years back; the "
+        "schema gives today's bounds, and the use case checks them on the day of the request",
     ),
 ]
 Title = Annotated[str, Field(min_length=1, max_length=domain.MAX_TITLE)]
@@ -147,9 +152,9 @@ Body = Annotated[str, Field(max_length=domain.MAX_BODY)]
 
 
 def move_out_dates(today: dt.date | None = None) -> list[str]:
-    """The planned dates a move-out notice may give today: the days around ``today`` (UTC, as
-    the use case counts) that :func:`services.gateway.domain.parse_move_out` accepts."""
-    day = today or utc_now().date()
+    """The planned dates a move-out notice may give today: the days around ``today`` (Japan's
+    date, as the use case counts) that :func:`services.gateway.domain.parse_move_out` accepts."""
+    day = today or today_jst()
     accepted = []
     for offset in range(-MOVE_OUT_SEARCH_DAYS, MOVE_OUT_SEARCH_DAYS + 1):
         candidate = (day + dt.timedelta(days=offset)).isoformat()
