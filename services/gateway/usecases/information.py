@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mynumber_core import errors
+from mynumber_core.calendar import date_in_japan
 from mynumber_core.registry_client import QuerySpec
 from services.gateway import domain
 from services.gateway.usecases.context import PortalContext, request_id
@@ -51,7 +52,7 @@ class Information:
 
     def my_information(self, sess: SessionInfo) -> list[InfoSection]:
         """Every agency's record of the resident, fetched through the hub (logged)."""
-        year = self._ctx.clock().year
+        year = date_in_japan(self._ctx.clock()).year
         specs = [
             QuerySpec(
                 token=sess.token,
