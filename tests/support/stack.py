@@ -41,6 +41,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def reserved_port() -> socket.socket:
+    """A socket bound to a free port on 127.0.0.1 and held, for a server in this process to
+    listen on (``uvicorn.Server.run(sockets=[...])``). Unlike :func:`free_port`, nothing else
+    can take the port between the pick and the server's start: a CI run lost a module's
+    portal when an outgoing connection's ephemeral port landed on a picked one."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
 class Stack:
     """A set of services running in this process."""
 

@@ -10,6 +10,7 @@ import base64
 import importlib
 import itertools
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -38,7 +39,7 @@ from mynumber_core.card_pin_client import GrpcPinAuthority
 from mynumber_dev.cards import issue_demo_card
 from mynumber_dev.demo import DemoResident
 from services.gateway.wiring import Gateway, build_gateway, build_http_app
-from tests.support.stack import DatabaseFactory, Stack, free_port
+from tests.support.stack import DatabaseFactory, Stack, reserved_port
 
 AGENCIES = ("municipality", "pension", "tax", "health")
 _counter = itertools.count(1)
@@ -79,11 +80,15 @@ class CardHolder:
 
 
 @contextmanager
-def serve_http(app: Any, port: int) -> Iterator[str]:
-    """Run an ASGI app with uvicorn in a thread; yields its base URL."""
+def serve_http(app: Any, sock: socket.socket) -> Iterator[str]:
+    """Run an ASGI app with uvicorn in a thread on an already bound socket; yields its base
+    URL. The socket is closed when the server stops."""
+    port = int(sock.getsockname()[1])
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="portal-http", daemon=True)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="portal-http", daemon=True
+    )
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started:
@@ -95,6 +100,7 @@ def serve_http(app: Any, port: int) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+        sock.close()
 
 
 class PortalEnv:
@@ -110,7 +116,8 @@ class PortalEnv:
         self.var = var
         self.host = host  # "localhost" for WebAuthn, whose RP ID must be a domain
         self.agencies = tuple(a for a in agencies if available(a))
-        self.http_port = free_port()
+        self._http_socket = reserved_port()  # held until the portal listens on it
+        self.http_port = int(self._http_socket.getsockname()[1])
         self.origin = f"http://{host}:{self.http_port}"
         overrides = {
             "gateway": {
@@ -139,7 +146,7 @@ class PortalEnv:
             self.gateway.relay.start()
             try:
                 with serve_http(
-                    build_http_app(self.gateway.settings, self.gateway), self.http_port
+                    build_http_app(self.gateway.settings, self.gateway), self._http_socket
                 ) as url:
                     self.url = url.replace("127.0.0.1", self.host)
                     yield self
