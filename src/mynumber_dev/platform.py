@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -70,16 +71,29 @@ service binds it, so two picks must never return the same port: a launcher start
 processes saw a gateway's HTTP port answered by another process's gRPC server."""
 
 
+def ephemeral_port_range() -> tuple[int, int]:
+    """The kernel's range for outgoing connections' local ports (Linux; else IANA's)."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 49152, 65535
+
+
 def pick_port(preferred: int | None) -> int:
-    """``preferred`` when free, else any free port this process has not handed out yet."""
+    """``preferred`` when free, else a free port this process has not handed out yet.
+
+    Picks come from below the kernel's ephemeral range: a port taken from that range (as a
+    bind to port 0 does) can be given to some outgoing connection before the service binds it,
+    and a CI run lost a portal to exactly that ("address already in use")."""
     if preferred and preferred not in _HANDED_OUT and _port_free(preferred):
         _HANDED_OUT.add(preferred)
         return preferred
-    for _ in range(100):
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = int(sock.getsockname()[1])
-        if port not in _HANDED_OUT:
+    low, high = ephemeral_port_range()
+    span = (10_000, low - 1) if low > 11_000 else (high + 1, 65_535)
+    for _ in range(500):
+        port = random.randint(*span)
+        if port not in _HANDED_OUT and _port_free(port):
             _HANDED_OUT.add(port)
             return port
     raise RuntimeError("no free port that was not handed out already")

@@ -24,6 +24,7 @@ from mynumber_core.server import RunningServer, start_server
 from mynumber_core.settings import ServiceSettings
 from mynumber_core.tls import TlsMaterial
 from mynumber_dev.keys import ensure_dev_keys, keyring_path, tls_dir
+from mynumber_dev.platform import pick_port
 
 DatabaseFactory = Callable[[str], str]
 """Service name → database URL (see tests/conftest.py's ``backend`` fixture)."""
@@ -35,10 +36,9 @@ def sqlite_urls(root: Path) -> DatabaseFactory:
 
 
 def free_port() -> int:
-    """A TCP port that was free a moment ago on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A TCP port that was free a moment ago on 127.0.0.1, outside the ephemeral range and
+    never handed out before in this process (:func:`mynumber_dev.platform.pick_port`)."""
+    return pick_port(None)
 
 
 def reserved_port() -> socket.socket:
