@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from opentelemetry import context as otel_context
-from sqlalchemy import Table, bindparam, select, text, tuple_, update
+from sqlalchemy import Table, bindparam, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -70,10 +70,14 @@ _RECORDED_ONE = (
 """The entries of one idempotency key (the usual batch of one exchange)."""
 _RECORDED_MANY = (
     select(*_RECORDED_COLUMNS)
-    .where(tuple_(_LOG.c.requester, _LOG.c.request_id).in_(bindparam("keys", expanding=True)))
+    .where(_LOG.c.requester.in_(bindparam("requesters", expanding=True)))
+    .where(_LOG.c.request_id.in_(bindparam("request_ids", expanding=True)))
     .order_by(_LOG.c.index)
 )
-"""The entries of the bound ``keys`` ((requester, request_id) pairs)."""
+"""The entries of the bound requesters and request ids: a superset of the wanted pairs when a
+batch has several requesters (the caller keeps only its pairs). Two plain ``IN`` lists, not a
+row-value ``IN``: PostgreSQL planned ``(requester, request_id) IN (500 pairs)`` as 500 OR-ed
+index scans, 45 ms of planning per batch inside the sequencer's transaction."""
 
 
 @dataclass(frozen=True)
@@ -274,9 +278,16 @@ class Sequencer:
                 params: dict[str, Any] = {"requester": requester, "request_id": request_id}
                 rows = conn.execute(_RECORDED_ONE, params)
             else:
-                rows = conn.execute(_RECORDED_MANY, {"keys": list(keys)})
+                rows = conn.execute(
+                    _RECORDED_MANY,
+                    {
+                        "requesters": sorted({requester for requester, _ in keys}),
+                        "request_ids": sorted({request_id for _, request_id in keys}),
+                    },
+                )
             for row in rows:
-                known.setdefault((row.requester, row.request_id), []).append(_recorded(row))
+                if (row.requester, row.request_id) in keys:
+                    known.setdefault((row.requester, row.request_id), []).append(_recorded(row))
         now = self._clock()
         values: list[Mapping[str, Any]] = []
         results: list[list[Appended]] = []
