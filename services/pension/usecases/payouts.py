@@ -26,6 +26,7 @@ from services.pension.usecases.claims import claim_document
 from services.pension.usecases.context import (
     CLAIM,
     PensionContext,
+    log,
     send_inbox,
 )
 from services.pension.usecases.views import (
@@ -60,6 +61,7 @@ class Payouts:
             release=self._release,
         )
         if released:
+            log.info("held claim payments released", count=len(released))
             self.ctx.wake_outbox()
         return released, still
 

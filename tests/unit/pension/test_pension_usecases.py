@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from structlog.testing import capture_logs
 
 from mynumber_core import errors
 from mynumber_core.db import Database
@@ -424,8 +425,11 @@ def test_an_operator_approves_a_shared_account_hold(
     account["account_number"] = "7654321"
     assert service.release_held_payments() == ([], 1)
     account["account_number"] = "1234567"
-    released, still = service.release_held_payments()
+    with capture_logs() as logs:
+        released, still = service.release_held_payments()
     assert [c.claim_id for c in released] == ["C-S"] and still == 0
+    # The operator sees the release in the log, with a count and nothing personal.
+    assert {"event": "held claim payments released", "count": 1, "log_level": "info"} in logs
     # A payout no longer held has nothing to approve.
     with db.transaction() as session:
         session.add(
