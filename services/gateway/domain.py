@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mynumber_core import items
-from mynumber_core.calendar import JST, fiscal_year_of
-from mynumber_core.clock import aware
+from mynumber_core.calendar import date_in_japan, fiscal_year_of
 from mynumber_core.errors import InvalidInput
 
 # --- the exchange items the portal shows ---------------------------------------------------
@@ -286,7 +285,7 @@ def check_action(value: Any) -> str:
 
 def claim_pin_year(now: dt.datetime) -> int:
     """The year a claim PIN issued at ``now`` is for: the calendar year in Japan."""
-    return aware(now).astimezone(JST).year
+    return date_in_japan(now).year
 
 
 def parse_exemption_year(value: Any, today: dt.date) -> int:

@@ -27,7 +27,7 @@ from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, fu
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from mynumber_core import errors
-from mynumber_core.calendar import JST
+from mynumber_core.calendar import date_in_japan
 from mynumber_core.clock import aware
 from services.registry.abuse import AttemptCounters
 from services.registry.models import Base
@@ -82,7 +82,7 @@ class ClaimAllowance(Base):
 
 def year_of(now: dt.datetime) -> int:
     """The PIN year: the calendar year in Japan."""
-    return now.astimezone(JST).year
+    return date_in_japan(now).year
 
 
 def parse_pin(value: str) -> str:

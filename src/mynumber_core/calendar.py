@@ -12,6 +12,8 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+from mynumber_core.clock import aware
+
 JST = ZoneInfo("Asia/Tokyo")
 
 
@@ -21,10 +23,9 @@ def today_jst() -> dt.date:
 
 
 def date_in_japan(moment: dt.datetime) -> dt.date:
-    """The date in Japan at ``moment`` (a naive datetime is taken as UTC)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(JST).date()
+    """The date in Japan at ``moment`` (a naive datetime is taken as UTC, as :func:`aware`
+    reads one)."""
+    return aware(moment).astimezone(JST).date()
 
 
 def fiscal_year_of(day: dt.date) -> int:

@@ -82,8 +82,11 @@ class RunningServer:
     def mark_serving(self) -> None:
         """Report SERVING for every service (after :func:`start_server` with
         ``serving=False``, once the process's other listeners are up)."""
+        self._report(health_pb2.HealthCheckResponse.SERVING)
+
+    def _report(self, status: Any) -> None:
         for name in ("", *self.app.service_names):
-            self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+            self.health.set(name, status)
 
     def stop(self, grace: float = 0.0) -> None:
         """Graceful stop: NOT_SERVING first, then let in-flight calls finish."""
@@ -141,11 +144,11 @@ def start_server(
     server.start()
     health_server.start()
     running_server = RunningServer(app, server, health_server, health_servicer, bound, health_bound)
-    if serving:
-        running_server.mark_serving()
-    else:
-        for name in ("", *app.service_names):
-            health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+    running_server._report(
+        health_pb2.HealthCheckResponse.SERVING
+        if serving
+        else health_pb2.HealthCheckResponse.NOT_SERVING
+    )
     return running_server
 
 
