@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from mynumber.municipality.v1 import municipality_pb2 as mpb
 from sqlalchemy.pool import NullPool
 
-from mynumber_core.calendar import today_jst
+from mynumber_core.calendar import fiscal_year_of, today_jst
 from mynumber_core.checkpoint import Checkpoint
 from mynumber_core.keyring import FieldCipher, Keyring
 from mynumber_core.logverifier import TrustedLog
@@ -46,7 +46,7 @@ from tests.chaos.rig import SERVICES, ChaosPlatform
 from tests.e2e.clients import Clients, PortalSession
 
 TODAY = today_jst()
-FISCAL_YEAR = TODAY.year if TODAY.month >= 4 else TODAY.year - 1
+FISCAL_YEAR = fiscal_year_of(TODAY)
 INCOME_YEAR = FISCAL_YEAR - 1
 RECEIVERS = frozenset({"pension", "tax", "health", "portal"})
 """Domains a move must reach: the movers are enrolled at each agency and have logged in to

@@ -32,7 +32,7 @@ from mynumber.pension.v1 import pension_pb2 as ppb
 from mynumber.registry.v1 import registry_pb2 as rpb
 from mynumber.tax.v1 import tax_pb2 as tpb
 
-from mynumber_core.calendar import today_jst
+from mynumber_core.calendar import fiscal_year_of, today_jst
 from tests.e2e.clients import CREATED, Clients, Person, PortalSession, ServiceDb, key
 from tests.e2e.conftest import RunningPlatform
 from tests.e2e.scan import needles, scan, sqlite_and_logs
@@ -42,7 +42,7 @@ pytestmark = pytest.mark.e2e
 T = TypeVar("T")
 
 TODAY = today_jst()
-FISCAL_YEAR = TODAY.year if TODAY.month >= 4 else TODAY.year - 1
+FISCAL_YEAR = fiscal_year_of(TODAY)
 INCOME_YEAR = FISCAL_YEAR - 1
 LAST_YEAR = TODAY.year - 1
 

@@ -25,7 +25,7 @@ from mynumber.registry.v1 import registry_pb2_grpc as rpb_grpc
 from mynumber.tax.v1 import tax_pb2 as tpb
 from mynumber.tax.v1 import tax_pb2_grpc as tpb_grpc
 
-from mynumber_core.calendar import today_jst
+from mynumber_core.calendar import fiscal_year_of, today_jst
 from mynumber_core.card import action_message
 from services.gateway.models import PayoutAccountRow, Resident
 from tests.integration.gateway.portal_env import CardHolder, PortalEnv, _facts
@@ -490,7 +490,7 @@ def test_locks_block_what_they_say_and_nothing_else(env: PortalEnv) -> None:
     # Not blocked: reading my information, the exemption application, the medical deduction.
     me = {s["item"]: s for s in client.get("/api/me").json()["sections"]}
     assert me["basic_facts"]["status"] == "ok" and me["pension_record"]["status"] == "ok"
-    fy = today_jst().year if today_jst().month >= 4 else today_jst().year - 1
+    fy = fiscal_year_of(today_jst())
     exemption = client.post(
         "/api/applications/pension-exemption",
         json={
