@@ -24,9 +24,10 @@ from typing import Any
 from sqlalchemy import Select, bindparam, func, literal_column, select
 
 from mynumber_core import errors
+from mynumber_core.bound_lists import PerDialect, in_list
 from mynumber_core.db import Database
 from services.registry.domain import Outcome
-from services.registry.models import DomainLink, LogEntry, Person, PersonLock
+from services.registry.models import DomainLink, LogEntry, LogHead, Person, PersonLock
 from services.registry.tokens import TokenVault
 
 MAX_PEOPLE = 200_000
@@ -34,9 +35,15 @@ MAX_PEOPLE = 200_000
 NOT_LINKED = "this token is not known to your domain; link the resident first"
 
 
+_LOG_SIZE = select(LogHead.size).where(LogHead.id == 1)
+"""The log's committed size: the exchanges' idempotency read that follows it sees every entry
+below it (the sequencer then re-checks only newer ones: ``Append.checked_below``)."""
+
+
 def _read_for_query_statement() -> Select[Any]:
-    """(recorded index, comma-joined locks, link key version) for the bound ``requester``,
-    ``request_id``, ``person_id`` and ``provider``: one statement of three scalar subqueries."""
+    """(recorded index, comma-joined locks, link key version, log size) for the bound
+    ``requester``, ``request_id``, ``person_id`` and ``provider``: one statement of four
+    scalar subqueries (one snapshot: every entry below the size read is seen by the first)."""
     done = (
         select(LogEntry.index)
         .where(
@@ -67,34 +74,43 @@ def _read_for_query_statement() -> Select[Any]:
         .limit(1)
         .scalar_subquery()
     )
-    return select(done, locks, link)
+    return select(done, locks, link, _LOG_SIZE.scalar_subquery())
 
 
 _READ_FOR_QUERY = _read_for_query_statement()
-_PEOPLE_BY_KEY = select(Person.id, Person.person_key).where(
-    Person.person_key.in_(bindparam("keys", expanding=True))
-)
-_DONE_MANY = (
-    select(LogEntry.request_id, func.min(LogEntry.index))
-    .where(
-        LogEntry.requester == bindparam("requester"),
-        LogEntry.request_id.in_(bindparam("request_ids", expanding=True)),
-        LogEntry.outcome.in_(
-            [
-                literal_column(f"'{Outcome.PROVIDED.value}'"),
-                literal_column(f"'{Outcome.DENIED.value}'"),
-            ]
-        ),
+_PEOPLE_BY_KEY = PerDialect(
+    lambda pg: select(Person.id, Person.person_key).where(
+        in_list(Person.person_key, "keys", postgres=pg)
     )
-    .group_by(LogEntry.request_id)
 )
-_LOCKS_MANY = select(PersonLock.person_id, PersonLock.lock).where(
-    PersonLock.person_id.in_(bindparam("person_ids", expanding=True))
+_DONE_MANY = PerDialect(
+    lambda pg: (
+        select(LogEntry.request_id, func.min(LogEntry.index))
+        .where(
+            LogEntry.requester == bindparam("requester"),
+            in_list(LogEntry.request_id, "request_ids", postgres=pg),
+            LogEntry.outcome.in_(
+                [
+                    literal_column(f"'{Outcome.PROVIDED.value}'"),
+                    literal_column(f"'{Outcome.DENIED.value}'"),
+                ]
+            ),
+        )
+        .group_by(LogEntry.request_id)
+    )
 )
-_LINKS_MANY = select(DomainLink.person_id, DomainLink.domain, DomainLink.key_version).where(
-    DomainLink.person_id.in_(bindparam("person_ids", expanding=True)),
-    DomainLink.domain.in_(bindparam("providers", expanding=True)),
+_LOCKS_MANY = PerDialect(
+    lambda pg: select(PersonLock.person_id, PersonLock.lock).where(
+        in_list(PersonLock.person_id, "person_ids", postgres=pg)
+    )
 )
+_LINKS_MANY = PerDialect(
+    lambda pg: select(DomainLink.person_id, DomainLink.domain, DomainLink.key_version).where(
+        in_list(DomainLink.person_id, "person_ids", postgres=pg),
+        in_list(DomainLink.domain, "providers", postgres=pg),
+    )
+)
+"""The batch reads: each list one bound parameter (``mynumber_core.bound_lists``)."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +129,8 @@ class QueryFacts:
     done_index: int | None
     locks: list[str]
     link_version: int | None
+    checked_below: int | None = None
+    """The log was searched below this index for ``done_index`` (None: not known)."""
 
 
 class _Lru:
@@ -175,7 +193,7 @@ class PersonCache:
             keys.setdefault(opened[0], []).append(token)
         if keys:
             with self._db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                rows = conn.execute(_PEOPLE_BY_KEY, {"keys": list(keys)}).all()
+                rows = conn.execute(_PEOPLE_BY_KEY(conn), {"keys": list(keys)}).all()
             ids = {bytes(key): int(person_id) for person_id, key in rows}
             for key, named in keys.items():
                 person_id = ids.get(key)
@@ -194,11 +212,12 @@ class PersonCache:
 
     def read_for_query(
         self, requester: str, person: PersonRef, request_id: str, provider: str
-    ) -> tuple[int | None, list[str], int | None]:
-        """(index of a recorded query with this request_id, the person's locks, the
-        provider's link key version or None) in one statement."""
+    ) -> QueryFacts:
+        """The index of a recorded query with this request_id, the person's locks, the
+        provider's link key version or None, and the log size below which the first was
+        searched, in one statement."""
         with self._db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            done_index, lock_list, link_version = conn.execute(
+            done_index, lock_list, link_version, size = conn.execute(
                 _READ_FOR_QUERY,
                 {
                     "requester": requester,
@@ -207,37 +226,40 @@ class PersonCache:
                     "provider": provider,
                 },
             ).one()
-        return (
+        return QueryFacts(
             None if done_index is None else int(done_index),
             [name for name in (lock_list or "").split(",") if name],
             None if link_version is None else int(link_version),
+            int(size or 0),
         )
 
     def read_for_queries(
         self, requester: str, wanted: Sequence[tuple[PersonRef, str, str]]
     ) -> list[QueryFacts]:
         """:meth:`read_for_query` for a batch of (person, request_id, provider): three
-        statements for the whole batch (idempotency records, locks, links) on one
-        connection, instead of one statement per query."""
+        statements for the whole batch (log size, idempotency records, locks, links) on one
+        connection, instead of one statement per query. The size is read first: the
+        idempotency read, a later statement, sees every entry below it."""
         if not wanted:
             return []
         request_ids = sorted({request_id for _, request_id, _ in wanted})
         person_ids = sorted({person.id for person, _, _ in wanted})
         providers = sorted({provider for _, _, provider in wanted})
         with self._db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            size = int(conn.scalar(_LOG_SIZE) or 0)
             done = {
                 request_id: int(index)
                 for request_id, index in conn.execute(
-                    _DONE_MANY, {"requester": requester, "request_ids": request_ids}
+                    _DONE_MANY(conn), {"requester": requester, "request_ids": request_ids}
                 )
             }
             locks: dict[int, list[str]] = {}
-            for person_id, lock in conn.execute(_LOCKS_MANY, {"person_ids": person_ids}):
+            for person_id, lock in conn.execute(_LOCKS_MANY(conn), {"person_ids": person_ids}):
                 locks.setdefault(int(person_id), []).append(lock)
             links = {
                 (int(person_id), dom): int(version)
                 for person_id, dom, version in conn.execute(
-                    _LINKS_MANY, {"person_ids": person_ids, "providers": providers}
+                    _LINKS_MANY(conn), {"person_ids": person_ids, "providers": providers}
                 )
             }
         return [
@@ -245,6 +267,7 @@ class PersonCache:
                 done.get(request_id),
                 sorted(locks.get(person.id, [])),
                 links.get((person.id, provider)),
+                size,
             )
             for person, request_id, provider in wanted
         ]

@@ -29,6 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from mynumber_core import metrics
+from mynumber_core.bound_lists import PerDialect, in_list
 from mynumber_core.clock import utc_now
 from mynumber_core.db import Database
 from mynumber_core.log import get_logger
@@ -62,22 +63,36 @@ _RECORDED_COLUMNS = (
     _LOG.c.result,
     _LOG.c.status_code,
 )
-_RECORDED_ONE = (
-    select(*_RECORDED_COLUMNS)
-    .where(_LOG.c.requester == bindparam("requester"), _LOG.c.request_id == bindparam("request_id"))
-    .order_by(_LOG.c.index)
-)
+_BY_KEY = (_LOG.c.requester == bindparam("requester"), _LOG.c.request_id == bindparam("request_id"))
+_FROM_FLOOR = _LOG.c.index >= bindparam("floor")
+_RECORDED_ONE = select(*_RECORDED_COLUMNS).where(*_BY_KEY).order_by(_LOG.c.index)
 """The entries of one idempotency key (the usual batch of one exchange)."""
-_RECORDED_MANY = (
-    select(*_RECORDED_COLUMNS)
-    .where(_LOG.c.requester.in_(bindparam("requesters", expanding=True)))
-    .where(_LOG.c.request_id.in_(bindparam("request_ids", expanding=True)))
-    .order_by(_LOG.c.index)
+_RECORDED_MANY = PerDialect(
+    lambda pg: (
+        select(*_RECORDED_COLUMNS)
+        .where(
+            in_list(_LOG.c.requester, "requesters", postgres=pg),
+            in_list(_LOG.c.request_id, "request_ids", postgres=pg),
+        )
+        .order_by(_LOG.c.index)
+    )
 )
 """The entries of the bound requesters and request ids: a superset of the wanted pairs when a
-batch has several requesters (the caller keeps only its pairs). Two plain ``IN`` lists, not a
-row-value ``IN``: PostgreSQL planned ``(requester, request_id) IN (500 pairs)`` as 500 OR-ed
-index scans, 45 ms of planning per batch inside the sequencer's transaction."""
+batch has several requesters (the caller keeps only its pairs). Two plain lists (each one
+bound parameter: ``mynumber_core.bound_lists``), not a row-value ``IN``: PostgreSQL planned
+``(requester, request_id) IN (500 pairs)`` as 500 OR-ed index scans, 45 ms of planning per
+batch inside the sequencer's transaction."""
+_RECORDED_ONE_FROM = _RECORDED_ONE.where(_FROM_FLOOR)
+_RECORDED_MANY_FROM = PerDialect(lambda pg: _RECORDED_MANY.build(pg).where(_FROM_FLOOR))
+"""The same from the bound ``floor`` index on: only the log's newest entries, when the
+exchanges searched everything below it already (:attr:`Append.checked_below`)."""
+
+COPY_AT_LEAST = 32
+"""On PostgreSQL, a batch of at least this many log rows is written with ``COPY`` (one
+stream) instead of an ``executemany`` of ``INSERT``s: half the time for 500 rows."""
+_COPY_LOG = "COPY log_entries ({}) FROM STDIN".format(
+    ", ".join(f'"{column.name}"' for column in _LOG.columns)
+)
 
 
 @dataclass(frozen=True)
@@ -87,10 +102,16 @@ class Append:
     ``replay_outcomes``: when set, the entry is appended only if no entry with the same
     requester and request id and one of these outcomes exists yet (in the log or earlier in
     the same batch); otherwise that entry is returned instead (a concurrent retry won).
+
+    ``checked_below``: the exchange already searched the log below this index for such an
+    entry and found none (in a statement that began after the log's size was read, so every
+    entry below it was visible). The batch's transaction then re-checks only the entries from
+    there on, the few appended since, instead of the whole index for every key.
     """
 
     entry: Any
     replay_outcomes: tuple[str, ...] = ()
+    checked_below: int | None = None
     with_rows: tuple[tuple[Table, Mapping[str, Any]], ...] = ()
     """Rows written in the batch's transaction too, before the entries (insert-or-ignore on
     their primary key): a batch's sealed answer, which its entries commit to, lands with them
@@ -259,33 +280,49 @@ class Sequencer:
         for table, values in tables.values():
             conn.execute(insert(table).on_conflict_do_nothing(), values)
 
+    @staticmethod
+    def _recorded_statement(
+        conn: Connection, keys: set[tuple[str, str]], floor: int | None
+    ) -> tuple[Any, dict[str, Any]]:
+        """The statement reading the log's entries of ``keys`` (from ``floor`` on when set),
+        with its parameters."""
+        params: dict[str, Any] = {} if floor is None else {"floor": floor}
+        if len(keys) == 1:
+            ((requester, request_id),) = keys
+            params.update(requester=requester, request_id=request_id)
+            return (_RECORDED_ONE if floor is None else _RECORDED_ONE_FROM), params
+        params.update(
+            requesters=sorted({requester for requester, _ in keys}),
+            request_ids=sorted({request_id for _, request_id in keys}),
+        )
+        return (_RECORDED_MANY if floor is None else _RECORDED_MANY_FROM)(conn), params
+
+    @staticmethod
+    def _insert_log_rows(conn: Connection, values: list[Mapping[str, Any]]) -> None:
+        """The batch's log rows: ``COPY`` for a large batch on PostgreSQL, else ``INSERT``."""
+        if conn.dialect.name != "postgresql" or len(values) < COPY_AT_LEAST:
+            conn.execute(_LOG.insert(), values)
+            return
+        names = [column.name for column in _LOG.columns]
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        with driver.cursor() as cursor, cursor.copy(_COPY_LOG) as copy:
+            for row in values:
+                copy.write_row([row.get(name) for name in names])
+
     def _append_batch(
         self, conn: Connection, batch: list[_Ticket]
     ) -> tuple[list[list[Appended]], int, list[bytes]]:
         reserved = sum(len(ticket.items) for ticket in batch)
         first = index = self._reserve(conn, reserved)
         self._insert_with_rows(conn, batch)
-        keys = {
-            (item.entry.requester, item.entry.request_id)
-            for ticket in batch
-            for item in ticket.items
-            if item.replay_outcomes
-        }
+        checking = [item for ticket in batch for item in ticket.items if item.replay_outcomes]
+        keys = {(item.entry.requester, item.entry.request_id) for item in checking}
         known: dict[tuple[str, str], list[Recorded]] = {}
         if keys:
-            if len(keys) == 1:
-                ((requester, request_id),) = keys
-                params: dict[str, Any] = {"requester": requester, "request_id": request_id}
-                rows = conn.execute(_RECORDED_ONE, params)
-            else:
-                rows = conn.execute(
-                    _RECORDED_MANY,
-                    {
-                        "requesters": sorted({requester for requester, _ in keys}),
-                        "request_ids": sorted({request_id for _, request_id in keys}),
-                    },
-                )
-            for row in rows:
+            floors = [item.checked_below for item in checking]
+            floor = None if None in floors else min(cast(list[int], floors))
+            for row in conn.execute(*self._recorded_statement(conn, keys, floor)):
                 if (row.requester, row.request_id) in keys:
                     known.setdefault((row.requester, row.request_id), []).append(_recorded(row))
         now = self._clock()
@@ -318,7 +355,7 @@ class Sequencer:
                 index += 1
             results.append(mine)
         if values:
-            conn.execute(_LOG.insert(), values)
+            self._insert_log_rows(conn, values)
         if index - first != reserved:  # replays took no index: give the rest back
             conn.execute(update(_HEAD).where(_HEAD.c.id == 1).values(size=index))
         return results, first, [bytes(v["leaf_hash"]) for v in values]

@@ -173,17 +173,15 @@ class Hub(RegistryBase):
             person = self._people.person(requester, token)
             # One statement, one round trip: the idempotency record (a request_id names one
             # query, whichever provider it went to), the resident's locks (never cached) and
-            # the provider's link.
-            done_index, locks, link_version = self._people.read_for_query(
-                requester, person, request_id, provider
-            )
+            # the provider's link, and the log size the first was read below.
+            read = self._people.read_for_query(requester, person, request_id, provider)
         else:
-            found, read = known
+            found, facts = known
             if isinstance(found, errors.DomainError):
                 raise found
-            assert read is not None
-            person = found
-            done_index, locks, link_version = read.done_index, read.locks, read.link_version
+            assert facts is not None
+            person, read = found, facts
+        done_index, locks, link_version = read.done_index, read.locks, read.link_version
         tag = person.tag
         if done_index is not None:
             with self.db.transaction() as session:
@@ -219,6 +217,7 @@ class Hub(RegistryBase):
             fingerprint,
             tag,
             provider_token or "",
+            read.checked_below,
         )
         if denial is not None:
             self._record(plan.entry(Outcome.DENIED, denial, code=7))
@@ -340,10 +339,23 @@ class Hub(RegistryBase):
                 items.append(Append(failed))
             elif batch is not None:
                 provided = plan.entry(Outcome.PROVIDED, "", digest=batch[0], position=batch[2][n])
-                items.append(Append(provided, replay_outcomes=(Outcome.PROVIDED,), with_rows=keep))
+                items.append(
+                    Append(
+                        provided,
+                        replay_outcomes=(Outcome.PROVIDED,),
+                        checked_below=plan.checked_below,
+                        with_rows=keep,
+                    )
+                )
             else:
                 provided = plan.entry(Outcome.PROVIDED, "", answer.sealed)
-                items.append(Append(provided, replay_outcomes=(Outcome.PROVIDED,)))
+                items.append(
+                    Append(
+                        provided,
+                        replay_outcomes=(Outcome.PROVIDED,),
+                        checked_below=plan.checked_below,
+                    )
+                )
         out: list[QueryResult | errors.DomainError] = []
         recorded = self.log.record(items)
         for n, ((plan, answer), item, done) in enumerate(

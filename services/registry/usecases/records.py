@@ -94,6 +94,9 @@ class _Planned:
     fingerprint: str
     tag: str
     provider_token: str
+    checked_below: int | None = None
+    """The log was searched below this index for a recorded answer to this request id (see
+    ``Append.checked_below``)."""
 
     def entry(
         self,

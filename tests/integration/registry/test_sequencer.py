@@ -6,6 +6,10 @@
   used up, and the next batch starts where the log ended.
 - An entry marked for replay is not appended again when its request id is already recorded
   (in the log, or earlier in the same batch); the earlier record is returned.
+- An exchange that searched the log below some index (``checked_below``) has only the newer
+  entries re-checked: a retry recorded after its read is still replayed, one below is not
+  searched again.
+- A large batch (``COPY`` on PostgreSQL) stores exactly the rows a small one (``INSERT``) does.
 - Two sequencers over one database (two replicas) keep indices dense and unique.
 """
 
@@ -18,12 +22,14 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
+from mynumber_core.clock import aware
 from mynumber_core.db import Database
 from mynumber_core.migrations import upgrade
 from services.registry.exchange_log import NewEntry, row_values
-from services.registry.sequencer import Append, Sequencer
+from services.registry.models import LogEntry
+from services.registry.sequencer import COPY_AT_LEAST, Append, Sequencer
 
 
 def entry(request_id: str, outcome: str = "provided") -> NewEntry:
@@ -111,6 +117,74 @@ def test_a_recorded_request_id_is_replayed_not_appended_again(db: Database) -> N
     assert other.replayed is not None and other.index == 1
     assert failed.replayed is None and failed.index == 2
     assert _indices(db) == [0, 1, 2]
+
+
+def test_only_entries_from_the_checked_floor_on_are_searched_again(db: Database) -> None:
+    sequencer = Sequencer(db, row_values)
+    replay = ("provided",)
+    sequencer.append([Append(entry("old"), replay)])  # index 0
+    # An exchange read the log's size (1) and searched below it; then a concurrent retry of
+    # "late" was recorded at index 1, after that read.
+    [late] = sequencer.append([Append(entry("late"), replay)])
+    assert late.index == 1
+    again, fresh = sequencer.append(
+        [Append(entry("late"), replay, checked_below=1), Append(entry("new"), replay, 1)]
+    )
+    assert again.replayed is not None and again.index == 1, "a retry newer than the read wins"
+    assert fresh.replayed is None and fresh.index == 2
+    # Below the floor is the exchange's own read's business: not searched again.
+    [below] = sequencer.append([Append(entry("old"), replay, checked_below=3)])
+    assert below.replayed is None and below.index == 3
+    assert _indices(db) == [0, 1, 2, 3] and _head(db) == 4
+
+
+def _rows(db: Database) -> list[dict[str, Any]]:
+    """Every log row as the registry's own table reads it (times as aware UTC)."""
+    with db.engine.connect() as conn:
+        rows = conn.execute(select(LogEntry.__table__).order_by(LogEntry.index)).mappings()
+        return [
+            {k: aware(v) if isinstance(v, dt.datetime) else v for k, v in row.items()}
+            for row in rows
+        ]
+
+
+def test_a_large_batch_stores_the_same_rows_as_single_appends(db: Database) -> None:
+    at = dt.datetime(2026, 4, 1, 9, 30, tzinfo=dt.UTC)
+    sequencer = Sequencer(db, row_values, clock=lambda: at)
+    count = COPY_AT_LEAST + 8
+    answered = [
+        NewEntry(
+            "municipality",
+            "tax",
+            "income",
+            "disaster.support",
+            "provided",
+            "",
+            f"b{i}",
+            f"{i:032x}",
+            "f" * 64,
+            None,
+            0,
+            answer_digest="d" * 64,
+            answer_position=i,
+        )
+        for i in range(count)
+    ]
+    big = sequencer.append([Append(e, ("provided",)) for e in answered])  # COPY on PostgreSQL
+    assert [a.index for a in big] == list(range(count))
+    singles = [sequencer.append([Append(e)])[0].index for e in answered]  # one INSERT each
+    assert singles == list(range(count, 2 * count))
+    rows = _rows(db)
+    assert len(rows) == 2 * count
+    for copied, inserted in zip(rows[:count], rows[count:], strict=True):
+        assert copied["index"] + count == inserted["index"]
+        expected = dict(row_values(answered[copied["index"]], copied["index"], at))
+        stored = {k: copied[k] for k in expected}
+        assert stored["created_at"] == at
+        assert stored == {**expected, "created_at": stored["created_at"]}
+        assert {k: v for k, v in copied.items() if k not in ("index", "leaf", "leaf_hash")} == {
+            k: v for k, v in inserted.items() if k not in ("index", "leaf", "leaf_hash")
+        }
 
 
 def test_two_sequencers_on_one_database_keep_indices_dense_and_unique(db: Database) -> None:

@@ -1,0 +1,94 @@
+"""A list bound as one parameter selects exactly the rows whose value is in it (SQLite and
+PostgreSQL), and on PostgreSQL the statement's SQL text does not depend on the list's length.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Column, Integer, LargeBinary, MetaData, String, Table, event, select
+from sqlalchemy.engine import Engine
+
+from mynumber_core.bound_lists import PerDialect, in_list
+from mynumber_core.db import Database
+
+_META = MetaData()
+_ROWS = Table(
+    "bound_list_rows",
+    _META,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(40)),
+    Column("key", LargeBinary),
+)
+_BY_NAME = PerDialect(
+    lambda pg: select(_ROWS.c.id).where(in_list(_ROWS.c.name, "names", postgres=pg))
+)
+_BY_ID_AND_KEY = PerDialect(
+    lambda pg: select(_ROWS.c.id).where(
+        in_list(_ROWS.c.id, "ids", postgres=pg), in_list(_ROWS.c.key, "keys", postgres=pg)
+    )
+)
+NAMES = [f"n{i}'\"," for i in range(30)]
+"""Values with quotes and commas (never SQL text). Generated ones hold no NUL (PostgreSQL text
+cannot) and no lone surrogate (UTF-8 cannot)."""
+
+
+@pytest.fixture
+def engine(backend: Any) -> Iterator[Engine]:
+    database = Database.from_url(backend("lists"))
+    _META.create_all(database.engine)
+    with database.engine.begin() as conn:
+        conn.execute(
+            _ROWS.insert(),
+            [{"id": i, "name": NAMES[i], "key": bytes([i]) * 4} for i in range(len(NAMES))],
+        )
+    try:
+        yield database.engine
+    finally:
+        database.dispose()
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    wanted=st.lists(
+        st.sampled_from(NAMES)
+        | st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=12),
+        max_size=40,
+    ),
+    keys=st.lists(st.integers(0, 40).map(lambda i: bytes([i]) * 4), max_size=10),
+)
+def test_a_bound_list_selects_exactly_its_members(
+    engine: Engine, wanted: list[str], keys: list[bytes]
+) -> None:
+    with engine.connect() as conn:
+        got = {row.id for row in conn.execute(_BY_NAME(conn), {"names": wanted})}
+        assert got == {i for i, name in enumerate(NAMES) if name in wanted}
+        ids = sorted({k[0] for k in keys} | {1, 2})
+        both = {row.id for row in conn.execute(_BY_ID_AND_KEY(conn), {"ids": ids, "keys": keys})}
+        assert both == {i for i in ids if i < len(NAMES) and bytes([i]) * 4 in keys}
+
+
+def test_on_postgresql_the_sql_sent_does_not_depend_on_the_list(engine: Engine) -> None:
+    sent: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        sent.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        with engine.connect() as conn:
+            assert _BY_NAME(conn) is _BY_NAME(conn), "built once per dialect"
+            for wanted in (NAMES[:1], NAMES[:7], NAMES):
+                conn.execute(_BY_NAME(conn), {"names": wanted})
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    if engine.dialect.name == "postgresql":
+        assert len(set(sent)) == 1 and "ANY" in sent[0]
+    else:  # SQLite: an expanding IN, one placeholder per element
+        assert len(set(sent)) == 3
