@@ -97,7 +97,7 @@ def connect_waiting(
         delay = min(delay * 2, largest)
 
 
-def make_engine(url: str, *, pool_size: int = 5, max_overflow: int = 10) -> Engine:
+def make_engine(url: str, *, pool_size: int = 15, max_overflow: int = 0) -> Engine:
     """Create an engine; for SQLite, create the parent folder and set durable pragmas."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -137,7 +137,7 @@ class Database:
         self._sessions = sessionmaker(engine, expire_on_commit=False)
 
     @classmethod
-    def from_url(cls, url: str, *, pool_size: int = 5, max_overflow: int = 10) -> Database:
+    def from_url(cls, url: str, *, pool_size: int = 15, max_overflow: int = 0) -> Database:
         """Build from a database URL."""
         return cls(make_engine(url, pool_size=pool_size, max_overflow=max_overflow))
 

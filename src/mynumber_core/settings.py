@@ -31,8 +31,13 @@ class ServiceSettings(BaseSettings):
     health_port: int = Field(8081, ge=0, le=65535)
     metrics_port: int | None = Field(9090, ge=0, le=65535)
     database_url: str = ""
-    db_pool_size: int = Field(5, ge=1)
-    db_max_overflow: int = Field(10, ge=0)
+    db_pool_size: int = Field(15, ge=1)
+    """Connections a process keeps open (opened as needed, then kept)."""
+    db_max_overflow: int = Field(0, ge=0)
+    """Connections opened beyond the pool in a burst, each closed again when returned while
+    the pool is full. 0 by default: at 64 Queries in flight, 5 kept + 10 overflow opened and
+    closed a PostgreSQL connection for one Query in two (730 connects in 1,500 Queries), and
+    15 kept + 0 overflow (the same maximum) served 0.103× → 0.120× of the echo chain."""
     keyring_path: Path = Path("var/keys/keyring.json")
     tls_dir: Path = Path("var/tls")
     log_format: Literal["json", "console", "auto"] = "auto"

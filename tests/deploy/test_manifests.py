@@ -455,3 +455,32 @@ def test_checker_keeps_the_collector_in_bounds() -> None:
         "probe on 13133",
         "NetworkPolicy/otel-collector: otel-collector may leave the namespace",
     ]
+
+
+@pytest.mark.parametrize("overlay", manifests.OVERLAYS)
+def test_every_pod_at_its_most_replicas_fits_in_postgres_connections(overlay: str) -> None:
+    """Σ over the Deployments reading the shared config of (replicas, or the autoscaler's
+    maximum) × (pool + overflow) stays below the PostgreSQL server's ``max_connections``."""
+    objects = manifests.render(f"overlays/{overlay}")
+    maps = [o for o in objects if o["kind"] == "ConfigMap"]
+    (config,) = [m for m in maps if m["metadata"]["name"].startswith("mynumber-config")]
+    per_pod = int(config["data"]["MYNUMBER_DB_POOL_SIZE"]) + int(
+        config["data"]["MYNUMBER_DB_MAX_OVERFLOW"]
+    )
+    most = {
+        o["spec"]["scaleTargetRef"]["name"]: o["spec"]["maxReplicas"]
+        for o in objects
+        if o["kind"] == "HorizontalPodAutoscaler"
+    }
+    pods = 0
+    for o in objects:
+        if o["kind"] != "Deployment":
+            continue
+        (container,) = o["spec"]["template"]["spec"]["containers"]
+        sources = [ref.get("configMapRef", {}).get("name") for ref in container.get("envFrom", [])]
+        if config["metadata"]["name"] in sources:
+            pods += most.get(o["metadata"]["name"], o["spec"].get("replicas", 1))
+    args = find(objects, "StatefulSet", "postgres")["spec"]["template"]["spec"]["containers"][0]
+    limit = int(next(a.split("=", 1)[1] for a in args["args"] if a.startswith("max_connections")))
+    assert pods > 0 and per_pod > 0
+    assert pods * per_pod < limit, f"{pods} pods × {per_pod} connections ≥ {limit}"
