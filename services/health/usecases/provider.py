@@ -11,12 +11,22 @@ from typing import Any
 from sqlalchemy import select
 
 from mynumber_core import errors
+from mynumber_core.bound_lists import PerDialect, in_list
 from mynumber_core.provider import ItemAnswer, ProvideCall
 from services.health import domain
 from services.health.domain import ExpenseCategory
 from services.health.models import CareFlagsRow, Insured, MedicalExpense, Vaccination
 from services.health.usecases import records
 from services.health.usecases.context import Context
+
+_CARE_FLAGS_BATCH = PerDialect(
+    lambda pg: (
+        select(Insured.token, CareFlagsRow.flags)
+        .outerjoin(CareFlagsRow, CareFlagsRow.insured_id == Insured.id)
+        .where(in_list(Insured.token, "tokens", postgres=pg))
+    )
+)
+"""A ProvideBatch's care flags by token (the token list one bound parameter)."""
 
 
 class ProviderItems:
@@ -75,9 +85,7 @@ class ProviderItems:
         """``care_flags`` for a whole ProvideBatch in one statement (the disaster list)."""
         with self._ctx.db.transaction() as session:
             rows = session.execute(
-                select(Insured.token, CareFlagsRow.flags)
-                .outerjoin(CareFlagsRow, CareFlagsRow.insured_id == Insured.id)
-                .where(Insured.token.in_({c.token for c in calls}))
+                _CARE_FLAGS_BATCH(session.connection()), {"tokens": list({c.token for c in calls})}
             ).all()
         flags = {token: raw for token, raw in rows}
         answers: list[ItemAnswer] = []

@@ -11,6 +11,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from mynumber_core import errors
+from mynumber_core.bound_lists import PerDialect, in_list
 from mynumber_core.facts import FormIdentity, address_of_event
 from mynumber_core.local_ids import issue_once
 from mynumber_core.provider import DeliveredEvent, ItemAnswer, ProvideCall
@@ -61,6 +62,27 @@ def parse_income(
     ):
         domain.check_amount(field, value)
     return number, domain.Income(year, salary, business, withholding, social_insurance)
+
+
+_INCOME_BATCH = PerDialect(
+    lambda pg: (
+        select(Taxpayer.token, IncomeYear, AssessmentRow.taxable_income)
+        .outerjoin(
+            IncomeYear,
+            and_(
+                IncomeYear.taxpayer_id == Taxpayer.id,
+                in_list(IncomeYear.year, "years", postgres=pg),
+            ),
+        )
+        .outerjoin(
+            AssessmentRow,
+            and_(AssessmentRow.taxpayer_id == Taxpayer.id, AssessmentRow.year == IncomeYear.year),
+        )
+        .where(in_list(Taxpayer.token, "tokens", postgres=pg))
+    )
+)
+"""A ProvideBatch's incomes: each token's taxpayer with the bound years' income and assessment
+(outer joins, so a missing one is told apart); each list one bound parameter."""
 
 
 class Taxpayers:
@@ -167,19 +189,8 @@ class Taxpayers:
         found: dict[str, dict[int, dict[str, Any] | None]] = {}
         with self.ctx.db.transaction() as session:
             rows = session.execute(
-                select(Taxpayer.token, IncomeYear, AssessmentRow.taxable_income)
-                .outerjoin(
-                    IncomeYear,
-                    and_(IncomeYear.taxpayer_id == Taxpayer.id, IncomeYear.year.in_(years)),
-                )
-                .outerjoin(
-                    AssessmentRow,
-                    and_(
-                        AssessmentRow.taxpayer_id == Taxpayer.id,
-                        AssessmentRow.year == IncomeYear.year,
-                    ),
-                )
-                .where(Taxpayer.token.in_(tokens))
+                _INCOME_BATCH(session.connection()),
+                {"years": sorted(years), "tokens": list(tokens)},
             ).all()
             for token, row, taxable in rows:
                 per_year = found.setdefault(token, {})
