@@ -2,12 +2,11 @@
 
 SQLAlchemy's expanding ``IN`` (``column.in_(bindparam(..., expanding=True))``) renders one
 placeholder per element at every execution, and psycopg then parses the resulting SQL text
-again (it is new text for every list length). For the hub's batches of 500 ids this cost more
-CPU than running the statements (issue 10's profile of ``BatchQuery`` on PostgreSQL: 30 % of
-the registry's CPU in SQLAlchemy's and psycopg's placeholder work). On PostgreSQL,
-``column = ANY(:name)`` sends the list as one array parameter: the SQL text never changes, so
-it is compiled once and psycopg can prepare it. SQLite has no arrays and keeps the expanding
-``IN``, which costs it little (no network protocol, no parse per placeholder in the driver).
+again (it is new text for every list length). For the hub's batches of 500 ids that was about
+30 % of the registry's CPU (issue 10's profile of ``BatchQuery`` on PostgreSQL: SQLAlchemy's
+and psycopg's placeholder work). On PostgreSQL, ``column = ANY(:name)`` sends the list as one
+array parameter: the SQL text never changes, so it is compiled once and psycopg can prepare
+it. SQLite has no array type and keeps the expanding ``IN`` (not measured there).
 
 Build a statement for both dialects with :class:`PerDialect` and :func:`in_list`, and pick
 it with the connection it runs on.
