@@ -279,7 +279,7 @@ class ExchangeLogStore:
         if until is not None:
             query = query.where(LogEntry.created_at < until)
         order = LogEntry.index.desc() if newest_first else LogEntry.index
-        with self._db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        with self._db.reading() as conn:
             rows = conn.execute(query.order_by(order).limit(limit)).all()
         return [StoredLeaf(int(index), bytes(leaf)) for index, leaf in rows]
 

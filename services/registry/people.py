@@ -192,7 +192,7 @@ class PersonCache:
                 continue
             keys.setdefault(opened[0], []).append(token)
         if keys:
-            with self._db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            with self._db.reading() as conn:
                 rows = conn.execute(_PEOPLE_BY_KEY(conn), {"keys": list(keys)}).all()
             ids = {bytes(key): int(person_id) for person_id, key in rows}
             for key, named in keys.items():
@@ -216,7 +216,7 @@ class PersonCache:
         """The index of a recorded query with this request_id, the person's locks, the
         provider's link key version or None, and the log size below which the first was
         searched, in one statement."""
-        with self._db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        with self._db.reading() as conn:
             done_index, lock_list, link_version, size = conn.execute(
                 _READ_FOR_QUERY,
                 {
@@ -245,7 +245,7 @@ class PersonCache:
         request_ids = sorted({request_id for _, request_id, _ in wanted})
         person_ids = sorted({person.id for person, _, _ in wanted})
         providers = sorted({provider for _, _, provider in wanted})
-        with self._db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        with self._db.reading() as conn:
             size = int(conn.scalar(_LOG_SIZE) or 0)
             done = {
                 request_id: int(index)

@@ -63,9 +63,12 @@ _RECORDED_COLUMNS = (
     _LOG.c.result,
     _LOG.c.status_code,
 )
-_BY_KEY = (_LOG.c.requester == bindparam("requester"), _LOG.c.request_id == bindparam("request_id"))
 _FROM_FLOOR = _LOG.c.index >= bindparam("floor")
-_RECORDED_ONE = select(*_RECORDED_COLUMNS).where(*_BY_KEY).order_by(_LOG.c.index)
+_RECORDED_ONE = (
+    select(*_RECORDED_COLUMNS)
+    .where(_LOG.c.requester == bindparam("requester"), _LOG.c.request_id == bindparam("request_id"))
+    .order_by(_LOG.c.index)
+)
 """The entries of one idempotency key (the usual batch of one exchange)."""
 _RECORDED_MANY = PerDialect(
     lambda pg: (
@@ -90,9 +93,8 @@ exchanges searched everything below it already (:attr:`Append.checked_below`).""
 COPY_AT_LEAST = 32
 """On PostgreSQL, a batch of at least this many log rows is written with ``COPY`` (one
 stream) instead of an ``executemany`` of ``INSERT``s: half the time for 500 rows."""
-_COPY_LOG = "COPY log_entries ({}) FROM STDIN".format(
-    ", ".join(f'"{column.name}"' for column in _LOG.columns)
-)
+_LOG_NAMES = tuple(column.name for column in _LOG.columns)
+_COPY_LOG = "COPY log_entries ({}) FROM STDIN".format(", ".join(f'"{n}"' for n in _LOG_NAMES))
 
 
 @dataclass(frozen=True)
@@ -303,12 +305,11 @@ class Sequencer:
         if conn.dialect.name != "postgresql" or len(values) < COPY_AT_LEAST:
             conn.execute(_LOG.insert(), values)
             return
-        names = [column.name for column in _LOG.columns]
         driver = conn.connection.driver_connection
         assert driver is not None
         with driver.cursor() as cursor, cursor.copy(_COPY_LOG) as copy:
             for row in values:
-                copy.write_row([row.get(name) for name in names])
+                copy.write_row([row.get(name) for name in _LOG_NAMES])
 
     def _append_batch(
         self, conn: Connection, batch: list[_Ticket]

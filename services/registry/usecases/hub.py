@@ -337,23 +337,18 @@ class Hub(RegistryBase):
                 code = status_code(answer.error)
                 failed = plan.entry(Outcome.FAILED, answer.error.message[:500], code=code)
                 items.append(Append(failed))
-            elif batch is not None:
-                provided = plan.entry(Outcome.PROVIDED, "", digest=batch[0], position=batch[2][n])
+            else:
+                provided = (
+                    plan.entry(Outcome.PROVIDED, "", answer.sealed)
+                    if batch is None
+                    else plan.entry(Outcome.PROVIDED, "", digest=batch[0], position=batch[2][n])
+                )
                 items.append(
                     Append(
                         provided,
                         replay_outcomes=(Outcome.PROVIDED,),
                         checked_below=plan.checked_below,
                         with_rows=keep,
-                    )
-                )
-            else:
-                provided = plan.entry(Outcome.PROVIDED, "", answer.sealed)
-                items.append(
-                    Append(
-                        provided,
-                        replay_outcomes=(Outcome.PROVIDED,),
-                        checked_below=plan.checked_below,
                     )
                 )
         out: list[QueryResult | errors.DomainError] = []
