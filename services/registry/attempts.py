@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Table, and_, case, false, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from mynumber_core.bound_lists import in_list, insert_many
 from mynumber_core.clock import Clock, aware, utc_now
 from services.registry.abuse_models import AttemptCounter
 
@@ -95,31 +96,31 @@ class AttemptCounters:
         table = _COUNTERS
         reserved: set[str] = set()
         with self._db.transaction() as session:
-            dialect = session.get_bind().dialect.name
-            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            pg = session.get_bind().dialect.name == "postgresql"
             stale = (
                 table.c.window_start <= now - dt.timedelta(seconds=window)
                 if window is not None
                 else false()
             )
+            claim = (
+                update(table)
+                .where(table.c.scope == scope, in_list(table.c.key, "keys", postgres=pg))
+                .where(or_(table.c.count < limit, stale))
+                .values(
+                    count=case((stale, 1), else_=table.c.count + 1),
+                    window_start=case((stale, now), else_=table.c.window_start),
+                )
+                .returning(table.c.key)
+            )
             for start in range(0, len(keys), CHUNK):
                 chunk = sorted(keys[start : start + CHUNK])  # one lock order for every batch
-                session.execute(  # executemany: one compiled statement for the chunk
-                    insert(table).on_conflict_do_nothing(),
+                insert_many(
+                    session,
+                    table,
                     [{"scope": scope, "key": k, "count": 0, "window_start": now} for k in chunk],
+                    skip_existing=True,
                 )
-                reserved.update(
-                    session.scalars(
-                        update(table)
-                        .where(table.c.scope == scope, table.c.key.in_(chunk))
-                        .where(or_(table.c.count < limit, stale))
-                        .values(
-                            count=case((stale, 1), else_=table.c.count + 1),
-                            window_start=case((stale, now), else_=table.c.window_start),
-                        )
-                        .returning(table.c.key)
-                    )
-                )
+                reserved.update(session.scalars(claim, {"keys": chunk}))
         return reserved
 
     def reserve_up_to(self, scope: str, key: str, n: int, limit: int, window: float | None) -> int:
@@ -167,16 +168,18 @@ class AttemptCounters:
         transaction."""
         table = _COUNTERS
         with self._db.transaction() as session:
-            for start in range(0, len(keys), CHUNK):
-                session.execute(
-                    update(table)
-                    .where(
-                        table.c.scope == scope,
-                        table.c.key.in_(sorted(keys[start : start + CHUNK])),
-                        table.c.count > 0,
-                    )
-                    .values(count=table.c.count - 1)
+            pg = session.get_bind().dialect.name == "postgresql"
+            give_back = (
+                update(table)
+                .where(
+                    table.c.scope == scope,
+                    in_list(table.c.key, "keys", postgres=pg),
+                    table.c.count > 0,
                 )
+                .values(count=table.c.count - 1)
+            )
+            for start in range(0, len(keys), CHUNK):
+                session.execute(give_back, {"keys": sorted(keys[start : start + CHUNK])})
 
     def reset(self, scope: str, key: str) -> None:
         """Empty the counter (a confirmed success, an unlock at the counter)."""

@@ -9,18 +9,22 @@ array parameter: the SQL text never changes, so it is compiled once and psycopg 
 it. SQLite has no array type and keeps the expanding ``IN`` (not measured there).
 
 Build a statement for both dialects with :class:`PerDialect` and :func:`in_list`, and pick
-it with the connection it runs on.
+it with the connection it runs on. :func:`insert_many` inserts many rows the same way: one
+array per column on PostgreSQL.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import any_, bindparam
+from sqlalchemy import Table, any_, bindparam, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 T = TypeVar("T")
@@ -53,3 +57,41 @@ class PerDialect(Generic[T]):
             with self._lock:
                 found = self._built.setdefault(postgres, self._build(postgres))
         return found
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_statement(table: Table, columns: tuple[str, ...], skip_existing: bool, pg: bool) -> Any:
+    if not pg:
+        return sqlite.insert(table).on_conflict_do_nothing() if skip_existing else insert(table)
+    rows = select(
+        *(
+            func.unnest(bindparam(f"rows_{name}", type_=ARRAY(table.c[name].type)))
+            for name in columns
+        )
+    )
+    statement = postgresql.insert(table).from_select(list(columns), rows)
+    return statement.on_conflict_do_nothing() if skip_existing else statement
+
+
+def insert_many(
+    conn: Connection | Session,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    skip_existing: bool = False,
+) -> None:
+    """Insert ``rows`` (every row with the same keys) in one statement on PostgreSQL: ``INSERT
+    ... SELECT unnest(:column_array), ...``, one array parameter per column, so the SQL text is
+    the same for any number of rows and psycopg sends one statement instead of a pipelined
+    ``executemany`` (issue 10's LinkBatch profile). Elsewhere an ``executemany``.
+    ``skip_existing`` adds ``ON CONFLICT DO NOTHING``."""
+    if not rows:
+        return
+    columns = tuple(rows[0])
+    bind = conn.connection() if isinstance(conn, Session) else conn
+    pg = bind.dialect.name == "postgresql"
+    statement = _insert_statement(table, columns, skip_existing, pg)
+    if pg:
+        conn.execute(statement, {f"rows_{name}": [row[name] for row in rows] for name in columns})
+    else:
+        conn.execute(statement, list(rows))

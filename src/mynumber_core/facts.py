@@ -37,7 +37,9 @@ def _clean(field: str, value: str, max_len: int) -> str:
         raise InvalidInput(f"{field} is empty; give the {field} as in the resident register")
     if len(text) > max_len:
         raise InvalidInput(f"{field} is too long ({len(text)} characters, at most {max_len})")
-    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") for ch in text):
+    # Every separator but the ASCII space was collapsed above (Python's \s covers the Z*
+    # categories), so "printable" here means: no character in Cc, Cf, Cs, Co or Cn.
+    if not text.isprintable():
         raise InvalidInput(f"{field} contains control or unassigned characters")
     return text
 

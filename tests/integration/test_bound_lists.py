@@ -1,19 +1,32 @@
 """A list bound as one parameter selects exactly the rows whose value is in it (SQLite and
 PostgreSQL), and on PostgreSQL the statement's SQL text does not depend on the list's length.
+``insert_many`` stores exactly the rows given (skipping existing keys when asked), in one
+statement on PostgreSQL.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Column, Integer, LargeBinary, MetaData, String, Table, event, select
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    event,
+    select,
+)
 from sqlalchemy.engine import Engine
 
-from mynumber_core.bound_lists import PerDialect, in_list
+from mynumber_core.bound_lists import PerDialect, in_list, insert_many
 from mynumber_core.db import Database
 
 _META = MetaData()
@@ -22,6 +35,14 @@ _ROWS = Table(
     _META,
     Column("id", Integer, primary_key=True),
     Column("name", String(40)),
+    Column("key", LargeBinary),
+)
+_INSERTED = Table(
+    "bound_list_inserted",
+    _META,
+    Column("name", String(40), primary_key=True),
+    Column("count", Integer),
+    Column("at", DateTime(timezone=True)),
     Column("key", LargeBinary),
 )
 _BY_NAME = PerDialect(
@@ -92,3 +113,55 @@ def test_on_postgresql_the_sql_sent_does_not_depend_on_the_list(engine: Engine) 
         assert len(set(sent)) == 1 and "ANY" in sent[0]
     else:  # SQLite: an expanding IN, one placeholder per element
         assert len(set(sent)) == 3
+
+
+_TEXT = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=12)
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    first=st.dictionaries(_TEXT, st.integers(-(2**31), 2**31 - 1), max_size=30),
+    second=st.dictionaries(_TEXT, st.integers(0, 9), max_size=30),
+)
+def test_insert_many_stores_exactly_the_rows_given(
+    engine: Engine, first: dict[str, int], second: dict[str, int]
+) -> None:
+    at = dt.datetime(2026, 11, 27, 9, 30, tzinfo=dt.UTC)
+
+    def rows(values: dict[str, int]) -> list[dict[str, Any]]:
+        return [{"name": k, "count": v, "at": at, "key": k.encode()[:4]} for k, v in values.items()]
+
+    with engine.begin() as conn:
+        conn.execute(_INSERTED.delete())
+        insert_many(conn, _INSERTED, rows(first))
+        insert_many(conn, _INSERTED, rows(second), skip_existing=True)  # first ones kept
+        stored = {
+            r.name: (r.count, r.at.replace(tzinfo=dt.UTC) if r.at.tzinfo is None else r.at, r.key)
+            for r in conn.execute(select(_INSERTED))
+        }
+    expected = {k: (v, at, k.encode()[:4]) for k, v in (second | first).items()}
+    assert stored == expected
+
+
+def test_insert_many_is_one_statement_on_postgresql(engine: Engine) -> None:
+    sent: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        sent.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        with engine.begin() as conn:
+            for n in (1, 50):
+                insert_many(
+                    conn,
+                    _INSERTED,
+                    [{"name": f"one-{n}-{i}", "count": i} for i in range(n)],
+                    skip_existing=True,
+                )
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    if engine.dialect.name == "postgresql":
+        assert len(sent) == 2 and len(set(sent)) == 1 and "unnest" in sent[0]

@@ -33,11 +33,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import String, Table, insert, select, type_coerce
+from sqlalchemy import String, Table, bindparam, select, type_coerce
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mynumber_core import errors
+from mynumber_core.bound_lists import PerDialect, in_list, insert_many
 from mynumber_core.clock import utc_now
 from mynumber_core.columns import EncryptedText
 from mynumber_core.facts import BasicFacts
@@ -56,6 +57,25 @@ from services.registry.usecases.records import MAX_BATCH, NUMBER_PURPOSE, requir
 from services.registry.usecases.residents import _NO_MATCH, _decoy
 
 _LINKS: Table = DomainLink.__table__  # type: ignore[assignment]
+_ISSUED = PerDialect(
+    lambda pg: select(
+        IssuedNumber.number_index, IssuedNumber.person_id, IssuedNumber.retired
+    ).where(in_list(IssuedNumber.number_index, "indexes", postgres=pg))
+)
+_STORED_FACTS = PerDialect(  # the ciphertext: decrypted only for the records compared
+    lambda pg: select(Person.id, type_coerce(Person.__table__.c.facts, String)).where(
+        in_list(Person.id, "ids", postgres=pg)
+    )
+)
+_LINKED = PerDialect(
+    lambda pg: select(DomainLink.person_id, DomainLink.key_version).where(
+        DomainLink.domain == bindparam("domain"),
+        in_list(DomainLink.person_id, "people", postgres=pg),
+    )
+)
+_PERSON_KEYS = PerDialect(
+    lambda pg: select(Person.id, Person.person_key).where(in_list(Person.id, "people", postgres=pg))
+)
 LINK_BATCH_METHOD = "/mynumber.registry.v1.Registry/LinkBatch"
 _REISSUED = (
     "this My Number was reissued and is no longer valid; ask the resident for the number on "
@@ -246,23 +266,18 @@ class BulkLinks:
                 wanted[index] = i
         issued: dict[int, tuple[int, bool]] = {}  # record → (person id, retired)
         indexes = list(wanted)
+        conn = session.connection()
         for start in range(0, len(indexes), CHUNK):
-            for index, person_id, retired in session.execute(
-                select(
-                    IssuedNumber.number_index, IssuedNumber.person_id, IssuedNumber.retired
-                ).where(IssuedNumber.number_index.in_(indexes[start : start + CHUNK]))
-            ).all():
+            for index, person_id, retired in conn.execute(
+                _ISSUED(conn), {"indexes": indexes[start : start + CHUNK]}
+            ):
                 issued[wanted[index]] = (person_id, bool(retired))
         decoy = _decoy(session)
         ids = sorted({person_id for person_id, _ in issued.values()} | {decoy})
         stored: dict[int, str] = {}
-        raw_facts = type_coerce(Person.__table__.c.facts, String)
         for start in range(0, len(ids), CHUNK):
             stored.update(
-                (pid, raw)
-                for pid, raw in session.execute(
-                    select(Person.id, raw_facts).where(Person.id.in_(ids[start : start + CHUNK]))
-                ).all()
+                conn.execute(_STORED_FACTS(conn), {"ids": ids[start : start + CHUNK]}).all()
             )
         facts_type = Person.__table__.c.facts.type
         assert isinstance(facts_type, EncryptedText)
@@ -299,27 +314,19 @@ class BulkLinks:
                     version = self._r._domain_version(session, dom)
                     links: dict[int, int] = {}
                     keys: dict[int, bytes] = {}
+                    conn = session.connection()
                     for start in range(0, len(people), CHUNK):
                         chunk = people[start : start + CHUNK]
                         links.update(
-                            (pid, version)
-                            for pid, version in session.execute(
-                                select(DomainLink.person_id, DomainLink.key_version).where(
-                                    DomainLink.domain == dom, DomainLink.person_id.in_(chunk)
-                                )
-                            ).all()
+                            conn.execute(_LINKED(conn), {"domain": dom, "people": chunk}).all()
                         )
-                        keys.update(
-                            (pid, key)
-                            for pid, key in session.execute(
-                                select(Person.id, Person.person_key).where(Person.id.in_(chunk))
-                            ).all()
-                        )
+                        keys.update(conn.execute(_PERSON_KEYS(conn), {"people": chunk}).all())
                     new = [pid for pid in people if pid not in links]
                     if new:
                         now = utc_now()
-                        session.execute(  # executemany: one compiled statement
-                            insert(_LINKS),
+                        insert_many(
+                            session,
+                            _LINKS,
                             [
                                 {
                                     "person_id": pid,
