@@ -14,7 +14,7 @@ import os
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import psycopg
@@ -37,6 +37,24 @@ def _timed(times: dict[str, float], label: str, fn: Callable[..., Any]) -> Calla
             return fn(*args, **kwargs)
         finally:
             times[label] += time.perf_counter() - started
+
+    return wrapper
+
+
+def _waited(times: dict[str, float], label: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A generator function whose time spent producing each item is added to ``label``."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        items = fn(*args, **kwargs)
+        while True:
+            started = time.perf_counter()
+            try:
+                item = next(items)
+            except StopIteration:
+                return
+            finally:
+                times[label] += time.perf_counter() - started
+            yield item
 
     return wrapper
 
@@ -69,11 +87,11 @@ def profile(total: int, workers: int) -> dict[str, float]:
                     )
             setattr(  # noqa: B010 - wrap the instance's bound methods
                 enroller,
-                "_prepare_all",
-                _timed(times, "prepare (workers' crypto, pickling)", enroller._prepare_all),
+                "_prepared",
+                _waited(times, "waiting for prepared chunks (workers)", enroller._prepared),
             )
             setattr(  # noqa: B010
-                enroller, "_stage_rows", _timed(times, "stage (COPY)", enroller._stage_rows)
+                enroller, "_copy_chunk", _timed(times, "stage (COPY)", enroller._copy_chunk)
             )
             running: dict[int, float] = {}
 

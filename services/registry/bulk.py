@@ -21,7 +21,7 @@ import os
 import secrets
 import struct
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import cast
@@ -258,20 +258,34 @@ class BulkEnroller:
     def _prepare_all(
         self, items: Sequence[tuple[int, str, str]], caller: str, version: int, binary: bool
     ) -> list[Prepared]:
-        pool = self._executor() if len(items) >= POOL_THRESHOLD else None
-        if pool is None:
-            tools = _Tools(self._blind, self._vault)
-            return [_prepare(tools, items, caller, version, binary)]
-        chunks = [items[i : i + _CHUNK] for i in range(0, len(items), _CHUNK)]
-        futures = [pool.submit(_prepare_in_worker, c, caller, version, binary) for c in chunks]
-        prepared = [f.result() for f in futures]
+        """Every row of ``items`` prepared before any is staged (SQLite: one move for all)."""
+        prepared = list(self._prepared(items, caller, version, binary))
         numbers = [n for p in prepared for n in p.numbers]
         if len(set(numbers)) != len(numbers):  # two workers drew the same number: redraw
             tools = _Tools(self._blind, self._vault)
             return [_prepare(tools, items, caller, version, binary)]
         return prepared
 
-    def _stage_rows(self, session: Session, batches: Sequence[Prepared]) -> None:
+    def _prepared(
+        self, items: Sequence[tuple[int, str, str]], caller: str, version: int, binary: bool
+    ) -> Iterator[Prepared]:
+        """``items`` prepared chunk by chunk, in order, as the workers finish them (every
+        chunk is submitted at once, so the workers run ahead of the caller); inline in one
+        piece when the batch is small or there is no pool."""
+        pool = self._executor() if len(items) >= POOL_THRESHOLD else None
+        if pool is None:
+            yield _prepare(_Tools(self._blind, self._vault), items, caller, version, binary)
+            return
+        chunks = [items[i : i + _CHUNK] for i in range(0, len(items), _CHUNK)]
+        futures = [pool.submit(_prepare_in_worker, c, caller, version, binary) for c in chunks]
+        try:
+            for future in futures:
+                yield future.result()
+        finally:
+            for future in futures:
+                future.cancel()
+
+    def _create_stage(self, session: Session) -> None:
         dialect = session.get_bind().dialect.name
         binary = "bytea" if dialect == "postgresql" else "blob"
         session.execute(text("DROP TABLE IF EXISTS bulk_stage"))
@@ -281,33 +295,61 @@ class BulkEnroller:
                 "number text, number_index text, facts text, idem text)"
             )
         )
-        if dialect == "postgresql":
-            raw = cast(psycopg.Connection, session.connection().connection.dbapi_connection)
-            with (
-                raw.cursor() as cursor,
-                cursor.copy(
-                    f"COPY bulk_stage ({', '.join(_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
-                ) as copy,
-            ):
-                copy.write(COPY_SIGNATURE)
-                for batch in batches:
-                    copy.write(batch.copy)
-                copy.write(COPY_TRAILER)
-            # Without statistics the planner guesses the staging table's size and checks the
-            # numbers with a hash of all of issued_numbers (a full scan per batch: quadratic
-            # over a large enrolment); analysed, it probes the index row by row.
-            session.execute(text("CREATE INDEX ON bulk_stage (person_key)"))
-            session.execute(text("ANALYZE bulk_stage"))
-            # The batch's sort by seq stays in memory (4 MB spilled 10,000 rows to disk).
-            session.execute(text("SET LOCAL work_mem = '64MB'"))
-        else:
-            session.execute(
-                text(
-                    "INSERT INTO bulk_stage (seq, person_key, number, number_index, facts, idem) "
-                    "VALUES (:seq, :person_key, :number, :number_index, :facts, :idem)"
-                ),
-                [dict(zip(_COLUMNS, row, strict=True)) for b in batches for row in b.rows],
-            )
+
+    def _stage_rows(self, session: Session, batches: Sequence[Prepared]) -> None:
+        """SQLite: the prepared rows into a new staging table."""
+        self._create_stage(session)
+        session.execute(
+            text(
+                "INSERT INTO bulk_stage (seq, person_key, number, number_index, facts, idem) "
+                "VALUES (:seq, :person_key, :number, :number_index, :facts, :idem)"
+            ),
+            [dict(zip(_COLUMNS, row, strict=True)) for b in batches for row in b.rows],
+        )
+
+    def _copy_chunk(self, session: Session, chunk: Prepared) -> None:
+        """PostgreSQL: one prepared chunk into the (empty) staging table by binary ``COPY``."""
+        raw = cast(psycopg.Connection, session.connection().connection.dbapi_connection)
+        with (
+            raw.cursor() as cursor,
+            cursor.copy(
+                f"COPY bulk_stage ({', '.join(_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+            ) as copy,
+        ):
+            copy.write(COPY_SIGNATURE)
+            copy.write(chunk.copy)
+            copy.write(COPY_TRAILER)
+
+    def _enrol_postgresql(
+        self,
+        session: Session,
+        items: Sequence[tuple[int, str, str]],
+        *,
+        caller: str,
+        version: int,
+        params: dict[str, object],
+        keyed: bool,
+        numbers: dict[int, str],
+        tokens: dict[int, str],
+    ) -> list[int]:
+        """Stage and move chunk by chunk while the workers prepare the next chunks: the
+        database's inserts (most of the time) and the workers' crypto overlap instead of
+        taking turns. Answers the seqs whose number was already issued (to go round again);
+        a number two chunks drew alike is one of them, as the second chunk's move skips it."""
+        self._create_stage(session)
+        session.execute(text("CREATE INDEX ON bulk_stage (person_key)"))
+        # The batch's sort by seq stays in memory (4 MB spilled 10,000 rows to disk).
+        session.execute(text("SET LOCAL work_mem = '64MB'"))
+        left: list[int] = []
+        for chunk in self._prepared(items, caller, version, True):
+            numbers.update(zip(chunk.seqs, chunk.numbers, strict=True))
+            tokens.update(zip(chunk.seqs, chunk.tokens, strict=True))
+            self._copy_chunk(session, chunk)
+            if self._move_postgresql(session, params, keyed) != len(chunk.seqs):
+                left += self._not_inserted(session)  # a number drawn was already issued
+            session.execute(text("TRUNCATE bulk_stage"))
+        session.execute(text("DROP TABLE bulk_stage"))
+        return left
 
     def _move_postgresql(self, session: Session, params: dict[str, object], keyed: bool) -> int:
         """Staged rows into the real tables in one statement: the persons inserted feed the
@@ -393,22 +435,24 @@ class BulkEnroller:
         keyed = any(key for _, key in residents)
         params = {"now": now, "caller": caller, "version": key_version}
         while pending:
-            batches = self._prepare_all(
-                [(seq, facts_json[seq], residents[seq][1]) for seq in pending],
-                caller,
-                key_version,
-                postgresql,
-            )
+            items = [(seq, facts_json[seq], residents[seq][1]) for seq in pending]
+            if postgresql:
+                pending = self._enrol_postgresql(
+                    session,
+                    items,
+                    caller=caller,
+                    version=key_version,
+                    params=params,
+                    keyed=keyed,
+                    numbers=numbers,
+                    tokens=tokens,
+                )
+                continue
+            batches = self._prepare_all(items, caller, key_version, False)
             for batch in batches:
                 numbers.update(zip(batch.seqs, batch.numbers, strict=True))
                 tokens.update(zip(batch.seqs, batch.tokens, strict=True))
             self._stage_rows(session, batches)
-            staged = sum(len(batch.seqs) for batch in batches)
-            if not postgresql:
-                pending = self._move_sqlite(session, params)
-            elif self._move_postgresql(session, params, keyed) == staged:
-                pending = []
-            else:  # a number drawn was already issued (rare): those rows go round again
-                pending = self._not_inserted(session)
+            pending = self._move_sqlite(session, params)
             session.execute(text("DROP TABLE bulk_stage"))
         return [Enrolled(numbers[i], tokens[i], key_version) for i in range(len(residents))]

@@ -7,7 +7,7 @@ number; the enroller and the database are real."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 
 import pytest
 from sqlalchemy import func, select
@@ -70,5 +70,60 @@ def test_an_issued_number_drawn_again_is_redrawn(
                 assert session.scalar(select(func.count()).select_from(model)) == 10
             keys = session.scalars(select(models.Registration.idempotency_key)).all()
             assert sorted(keys) == [f"k-{i}" for i in range(5, 10)]
+    finally:
+        db.dispose()
+
+
+class _TwoChunks(bulk.BulkEnroller):
+    """Prepares a batch as two chunks, as the worker pool does for a large one (in this
+    process, so the random source can be steered)."""
+
+    def _prepared(
+        self, items: Sequence[tuple[int, str, str]], caller: str, version: int, binary: bool
+    ) -> Iterator[bulk.Prepared]:
+        tools = bulk._Tools(self._blind, self._vault)
+        half = max(1, len(items) // 2)
+        for part in (items[:half], items[half:]):
+            if part:
+                yield bulk._prepare(tools, part, caller, version, binary)
+
+
+def test_a_number_two_chunks_drew_alike_is_enrolled_once(
+    backend: SqliteDatabases | PostgresDatabases, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # PostgreSQL moves chunk by chunk while the next is prepared: the second chunk's move
+    # skips the number the first one took, and that resident is drawn again. SQLite moves
+    # the whole batch at once: the repeat is seen before staging and the batch redrawn.
+    url = backend("registry")
+    upgrade("registry", url)
+    keyring = Keyring.generate(["data", "blind", "token", "tag"])
+    models.cipher.bind(FieldCipher(keyring))
+    vault = TokenVault(keyring.keyset("token").active_key, keyring.keyset("tag").active_key)
+    enroller = _TwoChunks(vault, BlindIndex(keyring))
+    real: Callable[[int], list[str]] = bulk._random_numbers
+    draws: list[list[str]] = []
+
+    def repeating(count: int) -> list[str]:
+        numbers = real(count)
+        if len(draws) == 1:
+            numbers[0] = draws[0][0]  # the second chunk draws the first chunk's first number
+        draws.append(numbers)
+        return numbers
+
+    monkeypatch.setattr(bulk, "_random_numbers", repeating)
+    db = Database.from_url(url)
+    try:
+        with db.transaction() as session:
+            enrolled = enroller.enrol(
+                session, _residents(6, 0, True), caller="municipality", key_version=1
+            )
+        numbers = [e.my_number for e in enrolled]
+        assert len(draws) == 3 and draws[1][0] == draws[0][0]
+        assert len(set(numbers)) == 6 and all(validate(n) == n for n in numbers)
+        with db.transaction() as session:
+            for model in (models.Person, models.IssuedNumber, models.DomainLink):
+                assert session.scalar(select(func.count()).select_from(model)) == 6
+            keys = session.scalars(select(models.Registration.idempotency_key)).all()
+            assert sorted(keys) == [f"k-{i}" for i in range(6)]
     finally:
         db.dispose()
