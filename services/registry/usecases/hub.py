@@ -214,6 +214,7 @@ class Hub(RegistryBase):
             procedure,
             request_id,
             dict(params),
+            encoded,
             fingerprint,
             tag,
             provider_token or "",

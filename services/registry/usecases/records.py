@@ -5,6 +5,7 @@ token domain, and the size limits.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
@@ -91,6 +92,8 @@ class _Planned:
     procedure: str
     request_id: str
     params: Mapping[str, Any]
+    params_json: str
+    """``params`` as sorted JSON (what the size check and the fingerprint read)."""
     fingerprint: str
     tag: str
     provider_token: str
@@ -128,7 +131,7 @@ class _Planned:
 
     def member(self) -> BatchMember:
         """This query as one member of a batch-sealed answer."""
-        return (self.request_id, self.item, self.procedure, params_digest(self.params))
+        return (self.request_id, self.item, self.procedure, _params_digest_of(self.params_json))
 
 
 QueryArgs = tuple[str, str, str, str, str, Mapping[str, Any]]
@@ -142,6 +145,14 @@ ProvideBatchFn = Callable[[str, str, SealingKey, Sequence[BatchItemArgs]], Batch
 """(service, requester, recipient, items) → the batch's sealed answer and statuses."""
 DeliverFn = Callable[[str, str, str, str, str, str, SealedBox], errors.DomainError | None]
 """(service, token, event_type, event_id, publisher, procedure, sealed payload) → error."""
+
+
+@functools.lru_cache(maxsize=4096)
+def _params_digest_of(params_json: str) -> str:
+    """:func:`params_digest` of the params whose sorted JSON this is. Parameters come from a
+    Struct (JSON values only), so they read back from that JSON unchanged; a batch repeats the
+    same few (a fiscal year), so each is digested once, not once per query."""
+    return params_digest(json.loads(params_json))
 
 
 def _fingerprint(*parts: object) -> str:
