@@ -187,21 +187,23 @@ class Sequencer:
         ticket = _Ticket(list(items))
         with self._cv:
             self._queue.append(ticket)
-            while not ticket.done:
-                if not self._busy:
-                    self._busy = True
-                    batch = self._take()
-                    break
-                self._cv.wait()
-            else:
-                return self._timed(ticket, started)
-        try:
-            self._write(batch)
-        finally:
+        while True:
             with self._cv:
-                self._busy = False
-                self._cv.notify_all()
-        return self._timed(ticket, started)
+                while self._busy and not ticket.done:
+                    self._cv.wait()
+                if ticket.done:
+                    return self._timed(ticket, started)
+                # Nobody is writing: this thread writes the queue's front. That batch need
+                # not hold this ticket (the queue may hold more than one batch, and a woken
+                # waiter may not have taken the turn yet), so it goes round until it is done.
+                self._busy = True
+                batch = self._take()
+            try:
+                self._write(batch)
+            finally:
+                with self._cv:
+                    self._busy = False
+                    self._cv.notify_all()
 
     @classmethod
     def _timed(cls, ticket: _Ticket, started: float) -> list[Appended]:

@@ -11,6 +11,8 @@
   searched again.
 - A large batch (``COPY`` on PostgreSQL) stores exactly the rows a small one (``INSERT``) does.
 - Two sequencers over one database (two replicas) keep indices dense and unique.
+- The thread that takes the writer's turn writes the queue's front; when that batch does not
+  hold its own entries (more than one batch waiting), it goes on writing until they are in.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from mynumber_core.db import Database
 from mynumber_core.migrations import upgrade
 from services.registry.exchange_log import NewEntry, row_values
 from services.registry.models import LogEntry
-from services.registry.sequencer import COPY_AT_LEAST, Append, Sequencer
+from services.registry.sequencer import COPY_AT_LEAST, Append, Sequencer, _Ticket
 
 
 def entry(request_id: str, outcome: str = "provided") -> NewEntry:
@@ -83,6 +85,20 @@ def test_appends_waiting_during_a_commit_share_the_next_transaction(db: Database
     assert indices == list(range(1, 64))
     assert sequencer.batches == 2 and sequencer.largest_batch == 63
     assert _indices(db) == list(range(64)) and _head(db) == 64
+
+
+def test_a_writer_whose_entries_are_not_in_the_front_batch_writes_again(db: Database) -> None:
+    # A waiter woken after a commit has not taken the writer's turn yet, and a new append
+    # takes it: the front of the queue is the waiter's ticket, a whole batch by itself. The
+    # new append must not return until its own entries are durable (it used to return an
+    # empty result: 8 disaster-list BatchQuery calls in flight failed with INTERNAL).
+    sequencer = Sequencer(db, row_values, max_batch=2)
+    waiting = _Ticket([Append(entry("w0")), Append(entry("w1"))])
+    sequencer._queue.append(waiting)  # noqa: SLF001 - the waiter's ticket, queued first
+    mine = sequencer.append([Append(entry("mine"))])
+    assert waiting.done and [a.index for a in waiting.result] == [0, 1]
+    assert [a.index for a in mine] == [2]
+    assert sequencer.batches == 2 and _indices(db) == [0, 1, 2]
 
 
 def test_a_failed_batch_fails_every_exchange_in_it_and_uses_no_index(db: Database) -> None:
