@@ -94,7 +94,7 @@ def test_a_writer_whose_entries_are_not_in_the_front_batch_writes_again(db: Data
     # empty result: 8 disaster-list BatchQuery calls in flight failed with INTERNAL).
     sequencer = Sequencer(db, row_values, max_batch=2)
     waiting = _Ticket([Append(entry("w0")), Append(entry("w1"))])
-    sequencer._queue.append(waiting)  # noqa: SLF001 - the waiter's ticket, queued first
+    sequencer._queue.append(waiting)  # the waiter's ticket, queued first
     mine = sequencer.append([Append(entry("mine"))])
     assert waiting.done and [a.index for a in waiting.result] == [0, 1]
     assert [a.index for a in mine] == [2]
