@@ -6,6 +6,7 @@ statement on PostgreSQL.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Iterator
 from typing import Any
@@ -95,7 +96,9 @@ def test_a_bound_list_selects_exactly_its_members(
         assert both == {i for i in ids if i < len(NAMES) and bytes([i]) * 4 in keys}
 
 
-def test_on_postgresql_the_sql_sent_does_not_depend_on_the_list(engine: Engine) -> None:
+@contextlib.contextmanager
+def _statements_sent(engine: Engine) -> Iterator[list[str]]:
+    """The SQL text of every statement the engine sends inside the block."""
     sent: list[str] = []
 
     def record(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
@@ -103,12 +106,16 @@ def test_on_postgresql_the_sql_sent_does_not_depend_on_the_list(engine: Engine) 
 
     event.listen(engine, "before_cursor_execute", record)
     try:
-        with engine.connect() as conn:
-            assert _BY_NAME(conn) is _BY_NAME(conn), "built once per dialect"
-            for wanted in (NAMES[:1], NAMES[:7], NAMES):
-                conn.execute(_BY_NAME(conn), {"names": wanted})
+        yield sent
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+def test_on_postgresql_the_sql_sent_does_not_depend_on_the_list(engine: Engine) -> None:
+    with _statements_sent(engine) as sent, engine.connect() as conn:
+        assert _BY_NAME(conn) is _BY_NAME(conn), "built once per dialect"
+        for wanted in (NAMES[:1], NAMES[:7], NAMES):
+            conn.execute(_BY_NAME(conn), {"names": wanted})
     if engine.dialect.name == "postgresql":
         assert len(set(sent)) == 1 and "ANY" in sent[0]
     else:  # SQLite: an expanding IN, one placeholder per element
@@ -146,22 +153,13 @@ def test_insert_many_stores_exactly_the_rows_given(
 
 
 def test_insert_many_is_one_statement_on_postgresql(engine: Engine) -> None:
-    sent: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
-        sent.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        with engine.begin() as conn:
-            for n in (1, 50):
-                insert_many(
-                    conn,
-                    _INSERTED,
-                    [{"name": f"one-{n}-{i}", "count": i} for i in range(n)],
-                    skip_existing=True,
-                )
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+    with _statements_sent(engine) as sent, engine.begin() as conn:
+        for n in (1, 50):
+            insert_many(
+                conn,
+                _INSERTED,
+                [{"name": f"one-{n}-{i}", "count": i} for i in range(n)],
+                skip_existing=True,
+            )
     if engine.dialect.name == "postgresql":
         assert len(sent) == 2 and len(set(sent)) == 1 and "unnest" in sent[0]

@@ -30,16 +30,22 @@ def _residents(n: int, start: int, keyed: bool) -> list[tuple[BasicFacts, str]]:
     ]
 
 
-def test_an_issued_number_drawn_again_is_redrawn(
-    backend: SqliteDatabases | PostgresDatabases, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _enroller(
+    backend: SqliteDatabases | PostgresDatabases, kind: type[bulk.BulkEnroller]
+) -> tuple[bulk.BulkEnroller, Database]:
+    """An enroller of ``kind`` (preparing in this process) over a new registry database."""
     url = backend("registry")
     upgrade("registry", url)
     keyring = Keyring.generate(["data", "blind", "token", "tag"])
     models.cipher.bind(FieldCipher(keyring))
     vault = TokenVault(keyring.keyset("token").active_key, keyring.keyset("tag").active_key)
-    enroller = bulk.BulkEnroller(vault, BlindIndex(keyring))
-    db = Database.from_url(url)
+    return kind(vault, BlindIndex(keyring)), Database.from_url(url)
+
+
+def test_an_issued_number_drawn_again_is_redrawn(
+    backend: SqliteDatabases | PostgresDatabases, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    enroller, db = _enroller(backend, bulk.BulkEnroller)
     try:
         with db.transaction() as session:
             first = enroller.enrol(
@@ -94,12 +100,7 @@ def test_a_number_two_chunks_drew_alike_is_enrolled_once(
     # PostgreSQL moves chunk by chunk while the next is prepared: the second chunk's move
     # skips the number the first one took, and that resident is drawn again. SQLite moves
     # the whole batch at once: the repeat is seen before staging and the batch redrawn.
-    url = backend("registry")
-    upgrade("registry", url)
-    keyring = Keyring.generate(["data", "blind", "token", "tag"])
-    models.cipher.bind(FieldCipher(keyring))
-    vault = TokenVault(keyring.keyset("token").active_key, keyring.keyset("tag").active_key)
-    enroller = _TwoChunks(vault, BlindIndex(keyring))
+    enroller, db = _enroller(backend, _TwoChunks)
     real: Callable[[int], list[str]] = bulk._random_numbers
     draws: list[list[str]] = []
 
@@ -111,7 +112,6 @@ def test_a_number_two_chunks_drew_alike_is_enrolled_once(
         return numbers
 
     monkeypatch.setattr(bulk, "_random_numbers", repeating)
-    db = Database.from_url(url)
     try:
         with db.transaction() as session:
             enrolled = enroller.enrol(
