@@ -27,6 +27,8 @@ def _config() -> tuple[set[tuple[str, str]], set[tuple[str, str]], list[dict[str
         ("mynumber.pension.v1.Pension", "ApplyExemption"),  # application_id
         ("mynumber.pension.v1.Pension", "RecordContribution"),  # receipt_id
         ("mynumber.pension.v1.Pension", "GetRecord"),  # only reads
+        ("mynumber.registry.v1.Registry", "Link"),  # the same token for the same facts
+        ("mynumber.registry.v1.Registry", "LinkBatch"),
     ],
 )
 def test_idempotent_methods_are_retried_with_backoff(service: str, method: str) -> None:
