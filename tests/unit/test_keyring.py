@@ -61,9 +61,7 @@ def test_any_tampering_raises_integrity_failure(plaintext: str, data: st.DataObj
         # an example: draw from the whole alphabet and step past the character already there.
         alphabet = "ABCDEFGHabcdefgh0123-_"
         pick = data.draw(st.sampled_from(alphabet))
-        replacement = (
-            pick if pick != body[position] else alphabet[(alphabet.index(pick) + 1) % 22]
-        )
+        replacement = pick if pick != body[position] else alphabet[(alphabet.index(pick) + 1) % 22]
         tampered_body = body[:position] + replacement + body[position + 1 :]
     elif how == "truncate":
         tampered_body = body[:position]
