@@ -25,11 +25,10 @@ from typing import Any, cast
 
 from opentelemetry import context as otel_context
 from sqlalchemy import Table, bindparam, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from mynumber_core import metrics
-from mynumber_core.bound_lists import PerDialect, in_list
+from mynumber_core.bound_lists import PerDialect, in_list, insert_many
 from mynumber_core.clock import utc_now
 from mynumber_core.db import Database
 from mynumber_core.log import get_logger
@@ -275,14 +274,11 @@ class Sequencer:
                 for table, row in item.with_rows:
                     key = tuple(row[column.name] for column in table.primary_key.columns)
                     rows.setdefault((table.name, key), (table, row))
-        if not rows:
-            return
-        insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
         tables: dict[str, tuple[Table, list[Mapping[str, Any]]]] = {}
         for table, row in rows.values():
             tables.setdefault(table.name, (table, []))[1].append(row)
         for table, values in tables.values():
-            conn.execute(insert(table).on_conflict_do_nothing(), values)
+            insert_many(conn, table, values, skip_existing=True)
 
     @staticmethod
     def _recorded_statement(
