@@ -256,14 +256,15 @@ class BulkEnroller:
                 self._pool = None
 
     def _prepare_all(
-        self, items: Sequence[tuple[int, str, str]], caller: str, version: int, binary: bool
+        self, items: Sequence[tuple[int, str, str]], caller: str, version: int
     ) -> list[Prepared]:
-        """Every row of ``items`` prepared before any is staged (SQLite: one move for all)."""
-        prepared = list(self._prepared(items, caller, version, binary))
+        """Every row of ``items`` prepared as tuples before any is staged (SQLite: one move
+        for all)."""
+        prepared = list(self._prepared(items, caller, version, False))
         numbers = [n for p in prepared for n in p.numbers]
         if len(set(numbers)) != len(numbers):  # two workers drew the same number: redraw
             tools = _Tools(self._blind, self._vault)
-            return [_prepare(tools, items, caller, version, binary)]
+            return [_prepare(tools, items, caller, version)]
         return prepared
 
     def _prepared(
@@ -448,7 +449,7 @@ class BulkEnroller:
                     tokens=tokens,
                 )
                 continue
-            batches = self._prepare_all(items, caller, key_version, False)
+            batches = self._prepare_all(items, caller, key_version)
             for batch in batches:
                 numbers.update(zip(batch.seqs, batch.numbers, strict=True))
                 tokens.update(zip(batch.seqs, batch.tokens, strict=True))
