@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextvars
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import Table
@@ -48,6 +49,16 @@ _Known = tuple[PersonRef | errors.DomainError, QueryFacts | None]
 """A batch query's person (or why it has none) and its read facts, read for the batch."""
 
 
+@dataclass(frozen=True)
+class _Fetched:
+    """A planned query and its provider's answer, to be recorded. ``in_box``: for a member
+    of a batch's one sealed box, its digest, every member's metadata and this one's place."""
+
+    plan: _Planned
+    answer: ProviderAnswer
+    in_box: tuple[str, list[BatchMember], int] | None = None
+
+
 class Hub(RegistryBase):
     """Query and batch query through the hub, with their log entries."""
 
@@ -74,7 +85,7 @@ class Hub(RegistryBase):
         if isinstance(plan, QueryResult):
             return plan
         answer = self._fetch(plan, self._recipient(plan.requester, reply_to))
-        outcome = self._settle([(plan, answer)])[0]
+        outcome = self._settle([_Fetched(plan, answer)])[0]
         if isinstance(outcome, errors.DomainError):
             raise outcome
         return outcome
@@ -110,10 +121,16 @@ class Hub(RegistryBase):
                 zip(contexts, groups, strict=True),
             )
         )
+        # Every provider's outcomes in one append: one group commit for the whole batch.
+        fetched: list[_Fetched] = []
+        keep: list[tuple[Table, Mapping[str, Any]]] = []
         for group, answer in zip(groups, answers, strict=True):
-            outcomes = self._settle_batch(group, answer)
-            for (i, _), outcome in zip(group, outcomes, strict=True):
-                plans[i] = outcome
+            members, kept = self._batch_fetched(group, answer)
+            fetched += members
+            keep += kept
+        outcomes = self._settle(fetched, keep=tuple(keep))
+        for (i, _), outcome in zip((m for g in groups for m in g), outcomes, strict=True):
+            plans[i] = outcome
         settled = [p for p in plans if not isinstance(p, _Planned)]
         assert len(settled) == len(specs)
         return settled
@@ -274,11 +291,12 @@ class Hub(RegistryBase):
             [(p.provider_token, p.item, p.procedure, p.request_id, p.params) for _, p in group],
         )
 
-    def _settle_batch(
+    def _batch_fetched(
         self, group: Sequence[tuple[int, _Planned]], answer: BatchAnswer
-    ) -> list[QueryResult | errors.DomainError]:
-        """Keep the batch's one ciphertext (by digest) for replay, then record every member
-        (one group commit); each provided entry commits to the digest and its position."""
+    ) -> tuple[list[_Fetched], list[tuple[Table, Mapping[str, Any]]]]:
+        """One provider's batch answer, member by member, and the row keeping its one
+        ciphertext (by digest) for replay, written in the entries' own group commit; each
+        provided entry commits to the digest and its position in the box."""
         plans = [p for _, p in group]
         if answer.error is None and (answer.sealed is None or len(answer.statuses) != len(plans)):
             answer = BatchAnswer(
@@ -286,11 +304,10 @@ class Hub(RegistryBase):
             )
         if answer.error is not None or answer.sealed is None:
             failure = answer.error or errors.Unavailable("no batch answer")
-            return self._settle([(p, ProviderAnswer(None, failure)) for p in plans])
+            return [_Fetched(p, ProviderAnswer(None, failure)) for p in plans], []
         box = answer.sealed
         members = [p.member() for p in plans]
         digest = box.digest()
-        # Kept for replay in the entries' own group commit (no write transaction of its own).
         kept = {
             "digest": digest,
             "requester": plans[0].requester,
@@ -301,39 +318,43 @@ class Hub(RegistryBase):
             "members": json.dumps([list(m) for m in members]),
             "created_at": utc_now(),
         }
-        fetched: list[tuple[_Planned, ProviderAnswer, int | None]] = []
+        fetched = []
         for position, (plan, (code, message)) in enumerate(
             zip(plans, answer.statuses, strict=True)
         ):
             if code != 0:
                 failure = _ERROR_BY_NUMBER.get(code, errors.Unavailable)(message[:500])
-                fetched.append((plan, ProviderAnswer(None, failure), None))
+                fetched.append(_Fetched(plan, ProviderAnswer(None, failure)))
             else:
-                fetched.append((plan, ProviderAnswer(box), position))
-        return self._settle(
-            [(p, a) for p, a, _ in fetched],
-            batch=(digest, members, [pos for _, _, pos in fetched]),
-            keep=((_SEALED_ANSWERS, kept),),
-        )
+                fetched.append(_Fetched(plan, ProviderAnswer(box), (digest, members, position)))
+        return fetched, [(_SEALED_ANSWERS, kept)]
 
     def _settle(
         self,
-        fetched: Sequence[tuple[_Planned, ProviderAnswer]],
+        fetched: Sequence[_Fetched],
         *,
-        batch: tuple[str, list[BatchMember], list[int | None]] | None = None,
         keep: tuple[tuple[Table, Mapping[str, Any]], ...] = (),
     ) -> list[QueryResult | errors.DomainError]:
         """Record every fetched answer through the sequencer (one group commit), then answer.
 
         A provided answer whose request_id a concurrent retry already recorded is answered
         from that record instead (the sequencer checks inside the batch's transaction).
+        ``keep``: rows written in the same transaction (a batch's sealed answers).
         """
+        fetched = [
+            f
+            if f.answer.error is not None or f.answer.sealed is not None
+            else _Fetched(
+                f.plan,
+                ProviderAnswer(
+                    None, errors.Unavailable(f"{f.plan.provider} returned no sealed answer")
+                ),
+            )
+            for f in fetched
+        ]
         items = []
-        for n, (plan, answer) in enumerate(fetched):
-            if answer.error is None and answer.sealed is None:
-                answer = ProviderAnswer(
-                    None, errors.Unavailable(f"{plan.provider} returned no sealed answer")
-                )
+        for f in fetched:
+            plan, answer = f.plan, f.answer
             if answer.error is not None:
                 code = status_code(answer.error)
                 failed = plan.entry(Outcome.FAILED, answer.error.message[:500], code=code)
@@ -341,8 +362,8 @@ class Hub(RegistryBase):
             else:
                 provided = (
                     plan.entry(Outcome.PROVIDED, "", answer.sealed)
-                    if batch is None
-                    else plan.entry(Outcome.PROVIDED, "", digest=batch[0], position=batch[2][n])
+                    if f.in_box is None
+                    else plan.entry(Outcome.PROVIDED, "", digest=f.in_box[0], position=f.in_box[2])
                 )
                 items.append(
                     Append(
@@ -354,9 +375,8 @@ class Hub(RegistryBase):
                 )
         out: list[QueryResult | errors.DomainError] = []
         recorded = self.log.record(items)
-        for n, ((plan, answer), item, done) in enumerate(
-            zip(fetched, items, recorded, strict=True)
-        ):
+        for f, item, done in zip(fetched, items, recorded, strict=True):
+            plan, answer = f.plan, f.answer
             if done.replayed is not None:
                 try:
                     out.append(self._replay(done.replayed, plan.fingerprint))
@@ -366,10 +386,9 @@ class Hub(RegistryBase):
             metrics.EXCHANGES.labels(item.entry.outcome).inc()
             if answer.error is not None or answer.sealed is None:
                 out.append(answer.error or errors.Unavailable("no sealed answer"))
-            elif batch is not None:
-                out.append(
-                    QueryResult(answer.sealed, done.index, plan.provider, batch[1], batch[2][n])
-                )
+            elif f.in_box is not None:
+                _, members, position = f.in_box
+                out.append(QueryResult(answer.sealed, done.index, plan.provider, members, position))
             else:
                 out.append(QueryResult(answer.sealed, done.index, plan.provider))
         return out

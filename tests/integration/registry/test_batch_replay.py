@@ -69,3 +69,40 @@ def test_a_retried_batch_is_answered_from_the_kept_ciphertext(hub: RegistryEnv) 
     assert before == after and all(d is not None for d in after)
     assert _sealed_rows(hub, digest) == 1
     assert len([r for r in hub.log_rows() if r["request_id"] in ids]) == 3
+
+
+def test_a_batch_across_two_providers_is_recorded_in_one_group_commit(hub: RegistryEnv) -> None:
+    """Health and tax are each asked once, and every entry of the batch is written by one
+    transaction: consecutive indices, and the one commit's time (the sequencer reads its clock
+    once per transaction) in every entry. Settling each provider's part on its own gave two."""
+    people = [hub.linked("tax", "health") for _ in range(2)]
+    ids = [f"two-{uuid.uuid4().hex[:12]}" for _ in range(4)]
+    asks = [
+        ("tax", "income", "disaster.victim_support"),
+        ("health", "care_flags", "disaster.support_list"),
+    ]
+    request = pb.BatchQueryRequest(
+        queries=[
+            pb.QueryRequest(
+                token=p.tokens["municipality"],
+                provider=provider,
+                item=item,
+                procedure=procedure,
+                request_id=ids[2 * n + k],
+                params=to_struct({"year": 2024}),
+            )
+            for n, p in enumerate(people)
+            for k, (provider, item, procedure) in enumerate(asks)
+        ]
+    )
+    response = hub.hub("municipality").BatchQuery(request)
+    assert [r.code for r in response.results] == [0, 0, 0, 0]
+    assert hub.providers["tax"].batches == 1 and hub.providers["health"].batches == 1
+    with hub.engine.connect() as conn:
+        rows = conn.execute(
+            text('SELECT "index", request_id, created_at FROM log_entries ORDER BY "index"')
+        ).all()
+    mine = [r for r in rows if r.request_id in ids]
+    indices = [r.index for r in mine]
+    assert indices == list(range(indices[0], indices[0] + 4))
+    assert len({r.created_at for r in mine}) == 1
