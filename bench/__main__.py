@@ -47,6 +47,12 @@ def main() -> None:
         "--enrol", type=int, default=1_000_000, help="residents for the PostgreSQL bulk run"
     )
     parser.add_argument(
+        "--enrol-in-flight",
+        type=int,
+        default=sections.BULK_IN_FLIGHT,
+        help="BulkRegister calls in flight at once in the PostgreSQL bulk run",
+    )
+    parser.add_argument(
         "--disaster",
         type=int,
         default=10_000,
@@ -106,7 +112,9 @@ def main() -> None:
         rows += hub.rows(scale, args.residents)
     if "enrol" in wanted:
         with tempfile.TemporaryDirectory(prefix="mynumber-bench-pg-") as tmp:
-            rows += sections.bulk_enrolment(Path(tmp), args.enrol if not args.quick else 20_000)
+            rows += sections.bulk_enrolment(
+                Path(tmp), args.enrol if not args.quick else 20_000, in_flight=args.enrol_in_flight
+            )
     if "bulk" in wanted:
         rows += bulk.rows(20_000 if args.quick else 100_000)
     if "linkbatch" in wanted:

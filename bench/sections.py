@@ -10,6 +10,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -30,6 +32,8 @@ from mynumber_dev.platform import REPO, Platform, drop_databases, pick_port
 from mynumber_dev.seed import seed_platform
 from services.registry.tokens import TokenVault
 
+BULK_IN_FLIGHT = 2
+"""BulkRegister calls the bench keeps in flight (the registry enrols them concurrently)."""
 _SEX = {"male": pb.SEX_MALE, "female": pb.SEX_FEMALE}
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
 GATEWAY_LIMITS = {
@@ -323,9 +327,17 @@ def _params(year: int) -> Any:
     return to_struct({"year": year})
 
 
-def bulk_enrolment(var: Path, total: int, batch: int = 10_000) -> list[Row]:
-    """Residents enrolled per second via BulkRegister on PostgreSQL (COPY path), beside a
-    plain COPY of rows of the same width into a table with the same unique index."""
+def _progress(done: int, batch: int, started: float) -> None:
+    if done % (batch * 10) == 0:
+        print(f"  enrolled {done:,} ({done / (time.perf_counter() - started):,.0f}/s)", flush=True)
+
+
+def bulk_enrolment(
+    var: Path, total: int, batch: int = 10_000, in_flight: int = BULK_IN_FLIGHT
+) -> list[Row]:
+    """Residents enrolled per second via BulkRegister on PostgreSQL (COPY path), ``in_flight``
+    calls at once, beside a plain COPY of rows of the same width into a table with the same
+    unique index."""
     prefix = f"bench_{uuid.uuid4().hex[:8]}"
     platform = Platform(
         var=var,
@@ -342,29 +354,42 @@ def bulk_enrolment(var: Path, total: int, batch: int = 10_000) -> list[Row]:
                 TlsMaterial(tls_dir(var, "municipality")), platform.endpoints, default_timeout=600
             ).channel("registry")
         )
-        started = time.perf_counter()
-        done = 0
-        while done < total:
-            size = min(batch, total - done)
-            request = pb.BulkRegisterRequest(
+
+        def request(start: int) -> Any:
+            size = min(batch, total - start)
+            return pb.BulkRegisterRequest(
                 residents=[
                     pb.RegisterResidentRequest(
                         facts=pb.BasicFacts(
-                            name=pool[(done + i) % len(pool)].name,
-                            birth_date=pool[(done + i) % len(pool)].birth_date,
-                            sex=_SEX[pool[(done + i) % len(pool)].sex],
-                            address=f"{pool[(done + i) % len(pool)].address}-{done + i}",
+                            name=pool[(start + i) % len(pool)].name,
+                            birth_date=pool[(start + i) % len(pool)].birth_date,
+                            sex=_SEX[pool[(start + i) % len(pool)].sex],
+                            address=f"{pool[(start + i) % len(pool)].address}-{start + i}",
                         )
                     )
                     for i in range(size)
                 ]
             )
-            response = stub.BulkRegister(request, timeout=600)
-            assert len(response.residents) == size
-            done += size
-            if done % (batch * 10) == 0:
-                rate = done / (time.perf_counter() - started)
-                print(f"  enrolled {done:,} ({rate:,.0f}/s)", flush=True)
+
+        def send(message: Any) -> int:
+            response = stub.BulkRegister(message, timeout=600)
+            assert len(response.residents) == len(message.residents)
+            return len(message.residents)
+
+        started = time.perf_counter()
+        done = 0
+        # ``in_flight`` calls at once, as an agency's loader keeps its link busy: the next
+        # batch is built and sent while the registry enrols the one before.
+        with ThreadPoolExecutor(in_flight) as calls:
+            waiting: deque[Future[int]] = deque()
+            for start in range(0, total, batch):
+                if len(waiting) == in_flight:
+                    done += waiting.popleft().result()
+                    _progress(done, batch, started)
+                waiting.append(calls.submit(send, request(start)))
+            while waiting:
+                done += waiting.popleft().result()
+                _progress(done, batch, started)
         project = total / (time.perf_counter() - started)
         url = platform.database_url("registry").replace("postgresql+psycopg://", "postgresql://")
         with psycopg.connect(url, autocommit=True) as conn:

@@ -192,7 +192,7 @@ _MOVE = (
     "reissued, created_at, updated_at) SELECT person_key, number, number_index, facts, "
     "'active', false, :now, :now FROM bulk_stage s WHERE (SELECT 1 FROM issued_numbers i "
     "WHERE i.number_index = s.number_index LIMIT 1) IS NULL ORDER BY seq "
-    "RETURNING id, person_key, number_index), "
+    "ON CONFLICT DO NOTHING RETURNING id, person_key, number_index), "
     "issued AS (INSERT INTO issued_numbers (number_index, person_id, retired, issued_at) "
     "SELECT number_index, id, false, :now FROM fresh), "
     "linked AS (INSERT INTO links (person_id, domain, key_version, linked_at) "
@@ -204,7 +204,10 @@ _MOVE = (
     "SELECT count(*) FROM fresh"
 )
 """The PostgreSQL move: persons inserted feed the other tables through RETURNING; a batch
-without idempotency keys skips their join (``:keyed`` false is a one-time filter)."""
+without idempotency keys skips their join (``:keyed`` false is a one-time filter). A number
+that a concurrent BulkRegister drew too is not in the probe's snapshot: ``ON CONFLICT DO
+NOTHING`` waits for that transaction and skips the row if it committed the number, and the
+row is drawn again like any number already issued."""
 
 
 @dataclass(frozen=True)

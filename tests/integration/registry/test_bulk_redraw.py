@@ -7,10 +7,13 @@ number; the enroller and the database are real."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from mynumber_core.db import Database
 from mynumber_core.facts import BasicFacts
@@ -126,4 +129,71 @@ def test_a_number_two_chunks_drew_alike_is_enrolled_once(
             keys = session.scalars(select(models.Registration.idempotency_key)).all()
             assert sorted(keys) == [f"k-{i}" for i in range(6)]
     finally:
+        db.dispose()
+
+
+def _waiting_for_a_lock(db: Database) -> bool:
+    """Some transaction of ``db`` waits for a lock another holds (PostgreSQL)."""
+    with db.engine.connect() as conn:
+        return bool(conn.scalar(text("SELECT count(*) FROM pg_locks WHERE NOT granted")))
+
+
+def test_two_concurrent_calls_that_drew_the_same_number_both_succeed(
+    backend: SqliteDatabases | PostgresDatabases, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The bench keeps two BulkRegister calls in flight, as a loader would. The second call's
+    # issued-number probe cannot see the first call's uncommitted number: on PostgreSQL its
+    # insert waits on the unique index, then skips the row (ON CONFLICT DO NOTHING) and draws
+    # it again; without that it failed with a unique violation once the first one committed.
+    enroller, db = _enroller(backend, bulk.BulkEnroller)
+    real: Callable[[int], list[str]] = bulk._random_numbers
+    shared = real(1)[0]
+    draws: list[list[str]] = []
+
+    def repeating(count: int) -> list[str]:
+        numbers = real(count)
+        if len(draws) < 2:
+            numbers[0] = shared  # each call's first draw starts with the same number
+        draws.append(numbers)
+        return numbers
+
+    monkeypatch.setattr(bulk, "_random_numbers", repeating)
+    enrolled_first, commit_first = threading.Event(), threading.Event()
+    results: dict[str, list[bulk.Enrolled]] = {}
+
+    def first() -> None:
+        with db.transaction() as session:
+            results["first"] = enroller.enrol(
+                session, _residents(4, 0, True), caller="municipality", key_version=1
+            )
+            enrolled_first.set()
+            assert commit_first.wait(30)
+
+    def second() -> None:
+        with db.transaction() as session:
+            results["second"] = enroller.enrol(
+                session, _residents(4, 4, True), caller="municipality", key_version=1
+            )
+
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            one = pool.submit(first)
+            assert enrolled_first.wait(30)
+            two = pool.submit(second)
+            deadline = time.monotonic() + 10
+            if db.engine.dialect.name == "postgresql":
+                while not _waiting_for_a_lock(db):  # the second call waits on the number
+                    assert time.monotonic() < deadline and not two.done()
+                    time.sleep(0.02)
+            commit_first.set()
+            one.result(30)
+            two.result(30)
+        numbers = [e.my_number for e in results["first"] + results["second"]]
+        assert results["first"][0].my_number == shared != results["second"][0].my_number
+        assert len(set(numbers)) == 8 and all(validate(n) == n for n in numbers)
+        with db.transaction() as session:
+            for model in (models.Person, models.IssuedNumber, models.DomainLink):
+                assert session.scalar(select(func.count()).select_from(model)) == 8
+    finally:
+        commit_first.set()
         db.dispose()
