@@ -188,13 +188,15 @@ def _prepare_in_worker(
 
 
 _MOVE = (
-    "WITH fresh AS (INSERT INTO persons (person_key, number, number_index, facts, status, "
-    "reissued, created_at, updated_at) SELECT person_key, number, number_index, facts, "
-    "'active', false, :now, :now FROM bulk_stage s WHERE (SELECT 1 FROM issued_numbers i "
-    "WHERE i.number_index = s.number_index LIMIT 1) IS NULL ORDER BY seq "
-    "ON CONFLICT DO NOTHING RETURNING id, person_key, number_index), "
+    "WITH staged AS (SELECT seq, person_key, number, number_index, facts, "
+    "nextval(pg_get_serial_sequence('persons', 'id')) AS id FROM bulk_stage), "
     "issued AS (INSERT INTO issued_numbers (number_index, person_id, retired, issued_at) "
-    "SELECT number_index, id, false, :now FROM fresh), "
+    "SELECT number_index, id, false, :now FROM staged ORDER BY seq "
+    "ON CONFLICT DO NOTHING RETURNING person_id), "
+    "fresh AS (INSERT INTO persons (id, person_key, number, number_index, facts, status, "
+    "reissued, created_at, updated_at) SELECT s.id, s.person_key, s.number, s.number_index, "
+    "s.facts, 'active', false, :now, :now FROM staged s JOIN issued i ON i.person_id = s.id "
+    "ORDER BY s.seq RETURNING id, person_key), "
     "linked AS (INSERT INTO links (person_id, domain, key_version, linked_at) "
     "SELECT id, :caller, :version, :now FROM fresh), "
     "registered AS (INSERT INTO registrations (caller, idempotency_key, kind, person_id) "
@@ -203,11 +205,14 @@ _MOVE = (
     "WHERE CAST(:keyed AS boolean) AND s.idem <> '') "
     "SELECT count(*) FROM fresh"
 )
-"""The PostgreSQL move: persons inserted feed the other tables through RETURNING; a batch
-without idempotency keys skips their join (``:keyed`` false is a one-time filter). A number
-that a concurrent BulkRegister drew too is not in the probe's snapshot: ``ON CONFLICT DO
-NOTHING`` waits for that transaction and skips the row if it committed the number, and the
-row is drawn again like any number already issued."""
+"""The PostgreSQL move, in one statement. Each staged row takes its person id first; the
+numbers are claimed in ``issued_numbers`` (its primary key is every number ever issued), and
+only the rows whose number was claimed become persons, links and idempotency records. A
+number already issued, or drawn by a concurrent BulkRegister too (``ON CONFLICT DO NOTHING``
+waits for that transaction and skips the row if it committed the number), leaves its row out
+to be drawn again; its person id is never used. The foreign keys to ``persons`` are checked
+at the end of the statement, when its persons are in. A batch without idempotency keys skips
+their join (``:keyed`` false is a one-time filter)."""
 
 
 @dataclass(frozen=True)
@@ -356,14 +361,14 @@ class BulkEnroller:
         return left
 
     def _move_postgresql(self, session: Session, params: dict[str, object], keyed: bool) -> int:
-        """Staged rows into the real tables in one statement: the persons inserted feed the
-        other three tables through RETURNING (no join back over ``persons``); answers how
-        many were inserted (fewer than staged when a number was already issued).
+        """Staged rows into the real tables in one statement (:data:`_MOVE`): the numbers
+        claimed feed the persons, and the persons inserted feed the other tables through
+        RETURNING (no join back over ``persons``); answers how many were inserted (fewer
+        than staged when a number was already issued).
 
-        Every lookup is written so that it is an index probe whatever the planner estimates:
-        the issued-number check is a scalar subquery (``NOT EXISTS`` became a hash of all of
-        issued_numbers per batch, growing with the table), and the idempotency keys are
-        joined through the staging table's own index."""
+        Every lookup is an index probe whatever the planner estimates: a number already
+        issued is found by the insert's own conflict check on ``issued_numbers``' primary
+        key, and the idempotency keys are joined through the staging table's own index."""
         return int(
             session.execute(
                 text(_MOVE),

@@ -36,7 +36,9 @@ class Person(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     person_key: Mapped[bytes] = mapped_column(LargeBinary(16), unique=True)
     number: Mapped[str] = mapped_column(EncryptedText(cipher, "persons.number"))
-    number_index: Mapped[str] = mapped_column(String(80), unique=True)
+    # The current number's blind index. Unique through issued_numbers (its primary key holds
+    # every number ever issued); no index of its own (migration 0015).
+    number_index: Mapped[str] = mapped_column(String(80))
     facts: Mapped[str] = mapped_column(EncryptedText(cipher, "persons.facts"))
     status: Mapped[str] = mapped_column(String(16), default="active")
     reissued: Mapped[bool] = mapped_column(Boolean, default=False)
