@@ -62,7 +62,7 @@ from mynumber_core.keyring import BlindIndex
 from mynumber_core.mynumber import InvalidMyNumber, validate
 from mynumber_core.structs import to_struct
 from services.registry.abuse_models import QueryRateBucket, SecurityEvent
-from services.registry.attempts import AttemptCounters
+from services.registry.attempts import AttemptCounters, Claim
 from services.registry.domain import domain_of
 
 SECURITY_ALERTS = Counter(
@@ -201,22 +201,28 @@ class LinkGuard:
         return self._blind.index(LINK_GUARD_PURPOSE, number)
 
     def reserve(self, dom: str, raw_number: str) -> list[tuple[str, str]]:
-        """Reserve this Link's attempt; RESOURCE_EXHAUSTED (naming when to retry) at a limit.
+        """Reserve this Link's attempt, the agency's and the number's in one transaction (all
+        or none); RESOURCE_EXHAUSTED (naming when to retry) at a limit.
 
         Returns the reserved (scope, key) pairs, for :meth:`release` after a success.
         """
         lim = self._limits
-        held = self.reserve_domain(dom)
+        claims = [self._domain_claim(dom)]
         index = self.number_index(raw_number)
-        if index is None:
-            return held
-        key = f"{dom}:{index}"
-        got = self._counters.reserve(
-            LINK_NUMBER_SCOPE, key, lim.link_failures_per_number, lim.link_number_window_seconds
-        )
-        if not got.reserved:
-            self.release(held)
-            until = got.until or self._clock()
+        if index is not None:
+            claims.append(
+                Claim(
+                    LINK_NUMBER_SCOPE,
+                    f"{dom}:{index}",
+                    lim.link_failures_per_number,
+                    lim.link_number_window_seconds,
+                )
+            )
+        refused = self._counters.reserve_all(claims)
+        if refused is not None and refused.claim.scope == LINK_DOMAIN_SCOPE:
+            raise self._domain_limited(dom, refused.until or self._clock())
+        if refused is not None:
+            until = refused.until or self._clock()
             raise errors.RateLimited(
                 f"too many failed Link attempts from {dom} for this number "
                 f"(at most {lim.link_failures_per_number} in "
@@ -224,24 +230,33 @@ class LinkGuard:
                 f"{until.isoformat(timespec='seconds')} (retry in {self._seconds_until(until)} s); "
                 "check the number and the four facts against the resident's documents"
             )
-        return [*held, (LINK_NUMBER_SCOPE, key)]
+        return [(c.scope, c.key) for c in claims]
 
-    def reserve_domain(self, dom: str) -> list[tuple[str, str]]:
-        """Reserve one attempt on the calling agency's counter only (Link, and LinkBatch
-        before its lookups); RESOURCE_EXHAUSTED (naming when to retry) at the limit."""
+    def _domain_claim(self, dom: str) -> Claim:
+        """One attempt on the calling agency's counter."""
         lim = self._limits
-        got = self._counters.reserve(
+        return Claim(
             LINK_DOMAIN_SCOPE, dom, lim.link_failures_per_domain, lim.link_domain_window_seconds
         )
-        if not got.reserved:
-            until = got.until or self._clock()
-            raise errors.RateLimited(
-                f"too many failed Link attempts from {dom} "
-                f"(at most {lim.link_failures_per_domain} in {lim.link_domain_window_seconds:g} "
-                f"s); retry after {until.isoformat(timespec='seconds')} "
-                f"(in {self._seconds_until(until)} s)"
-            )
-        return [(LINK_DOMAIN_SCOPE, dom)]
+
+    def _domain_limited(self, dom: str, until: dt.datetime) -> errors.RateLimited:
+        """The refusal of an agency at its limit, naming when to retry."""
+        lim = self._limits
+        return errors.RateLimited(
+            f"too many failed Link attempts from {dom} "
+            f"(at most {lim.link_failures_per_domain} in {lim.link_domain_window_seconds:g} "
+            f"s); retry after {until.isoformat(timespec='seconds')} "
+            f"(in {self._seconds_until(until)} s)"
+        )
+
+    def reserve_domain(self, dom: str) -> list[tuple[str, str]]:
+        """Reserve one attempt on the calling agency's counter only (LinkBatch before its
+        lookups); RESOURCE_EXHAUSTED (naming when to retry) at the limit."""
+        claim = self._domain_claim(dom)
+        refused = self._counters.reserve_all([claim])
+        if refused is not None:
+            raise self._domain_limited(dom, refused.until or self._clock())
+        return [(claim.scope, claim.key)]
 
     def index_of(self, number: str) -> str:
         """The guard's blind index of a validated number (the per-number counter's key)."""
@@ -253,8 +268,7 @@ class LinkGuard:
 
     def release(self, held: list[tuple[str, str]]) -> None:
         """Give reserved attempts back (the Link succeeded, or was refused before evaluation)."""
-        for scope, key in held:
-            self._counters.release(scope, key)
+        self._counters.release_all(held)
 
     def _seconds_until(self, until: dt.datetime) -> int:
         return max(1, int((until - self._clock()).total_seconds() + 0.999))

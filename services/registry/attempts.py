@@ -25,6 +25,30 @@ CHUNK = 1000
 
 
 @dataclass(frozen=True)
+class Claim:
+    """One attempt to reserve under ``key`` of ``scope``: at most ``limit`` per ``window``
+    seconds (``None``: until a reset)."""
+
+    scope: str
+    key: str
+    limit: int
+    window: float | None
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """The claim :meth:`AttemptCounters.reserve_all` was refused on, and when its window
+    frees up (None: only a reset frees it)."""
+
+    claim: Claim
+    until: dt.datetime | None
+
+
+class _Refused(Exception):
+    """Rolls back a :meth:`AttemptCounters.reserve_all` transaction at its first refusal."""
+
+
+@dataclass(frozen=True)
 class Reservation:
     """The outcome of reserving one attempt under a key."""
 
@@ -52,38 +76,63 @@ class AttemptCounters:
     def reserve(self, scope: str, key: str, limit: int, window: float | None) -> Reservation:
         """Reserve one attempt; ``window`` seconds after the first one the count restarts
         (``None``: it never does, only :meth:`reset` empties it)."""
+        refused = self.reserve_all([Claim(scope, key, limit, window)])
+        return Reservation(True) if refused is None else Reservation(False, refused.until)
+
+    def reserve_all(self, claims: Sequence[Claim]) -> Refusal | None:
+        """Reserve one attempt under each claim, all or none, in one committed transaction
+        (rows locked in the order given: keep one order for every caller). None when all were
+        reserved; else the first claim refused and when its window frees up (the transaction
+        rolls back, so a claim granted before it takes nothing)."""
         now = self._clock()
+        refused: Refusal | None = None
+        try:
+            with self._db.transaction() as session:
+                for claim in claims:
+                    if not self._claim(session, claim, now):
+                        start = session.scalar(
+                            select(_COUNTERS.c.window_start).where(
+                                _COUNTERS.c.scope == claim.scope, _COUNTERS.c.key == claim.key
+                            )
+                        )
+                        until = (
+                            None
+                            if claim.window is None or start is None
+                            else aware(start) + dt.timedelta(seconds=claim.window)
+                        )
+                        refused = Refusal(claim, until)
+                        raise _Refused
+        except _Refused:
+            return refused
+        return None
+
+    @staticmethod
+    def _claim(session: Any, claim: Claim, now: dt.datetime) -> bool:
+        """The conditional ``UPDATE`` of one key's row (created at 0 first); True when an
+        attempt was reserved."""
         table = _COUNTERS
-        with self._db.transaction() as session:
-            dialect = session.get_bind().dialect.name
-            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-            session.execute(
-                insert(table)
-                .values(scope=scope, key=key, count=0, window_start=now)
-                .on_conflict_do_nothing()
+        dialect = session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        session.execute(
+            insert(table)
+            .values(scope=claim.scope, key=claim.key, count=0, window_start=now)
+            .on_conflict_do_nothing()
+        )
+        stale = (
+            table.c.window_start <= now - dt.timedelta(seconds=claim.window)
+            if claim.window is not None
+            else false()
+        )
+        result = session.execute(
+            update(table)
+            .where(table.c.scope == claim.scope, table.c.key == claim.key)
+            .where(or_(table.c.count < claim.limit, stale))
+            .values(
+                count=case((stale, 1), else_=table.c.count + 1),
+                window_start=case((stale, now), else_=table.c.window_start),
             )
-            stale = (
-                table.c.window_start <= now - dt.timedelta(seconds=window)
-                if window is not None
-                else false()
-            )
-            result = session.execute(
-                update(table)
-                .where(table.c.scope == scope, table.c.key == key)
-                .where(or_(table.c.count < limit, stale))
-                .values(
-                    count=case((stale, 1), else_=table.c.count + 1),
-                    window_start=case((stale, now), else_=table.c.window_start),
-                )
-            )
-            if result.rowcount == 1:
-                return Reservation(True)
-            start = session.scalar(
-                select(table.c.window_start).where(table.c.scope == scope, table.c.key == key)
-            )
-        if window is None or start is None:
-            return Reservation(False)
-        return Reservation(False, aware(start) + dt.timedelta(seconds=window))
+        )
+        return bool(result.rowcount == 1)
 
     def reserve_many(
         self, scope: str, keys: Sequence[str], limit: int, window: float | None
@@ -155,13 +204,19 @@ class AttemptCounters:
 
     def release(self, scope: str, key: str) -> None:
         """Give one reserved attempt back (it succeeded, so it does not count)."""
+        self.release_all([(scope, key)])
+
+    def release_all(self, held: Sequence[tuple[str, str]]) -> None:
+        """Give one reserved attempt back under each (scope, key), in one transaction (in the
+        order given, as :meth:`reserve_all` took them)."""
         table = _COUNTERS
         with self._db.transaction() as session:
-            session.execute(
-                update(table)
-                .where(table.c.scope == scope, table.c.key == key, table.c.count > 0)
-                .values(count=table.c.count - 1)
-            )
+            for scope, key in held:
+                session.execute(
+                    update(table)
+                    .where(table.c.scope == scope, table.c.key == key, table.c.count > 0)
+                    .values(count=table.c.count - 1)
+                )
 
     def release_many(self, scope: str, keys: Sequence[str]) -> None:
         """Give one reserved attempt back under each of ``keys`` (distinct), in one
