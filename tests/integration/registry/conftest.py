@@ -20,7 +20,9 @@ from mynumber.registry.v1 import registry_pb2_grpc as pb_grpc
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.pool import NullPool
 
+from mynumber_core.db import Database
 from mynumber_core.keyring import Keyring
+from mynumber_core.migrations import upgrade
 from mynumber_core.sealed_client import SealedExchanges
 from mynumber_core.sealing import DomainKeys
 from mynumber_core.server import RunningServer
@@ -28,7 +30,12 @@ from mynumber_dev.keys import ensure_dev_keys, keyring_path
 from services.registry.domain import DOMAINS
 from services.registry.models import Base
 from tests.integration.registry.providers import TestProvider, start_provider
-from tests.support.databases import database_factory, postgres_available
+from tests.support.databases import (
+    PostgresDatabases,
+    SqliteDatabases,
+    database_factory,
+    postgres_available,
+)
 from tests.support.resident_device import ResidentDevice, portal_login
 from tests.support.stack import Stack
 
@@ -285,3 +292,15 @@ def hub(hub_env: RegistryEnv) -> RegistryEnv:
     """The shared hub environment with the providers' counters and switches reset."""
     hub_env.reset_providers()
     return hub_env
+
+
+@pytest.fixture
+def registry_db(backend: SqliteDatabases | PostgresDatabases) -> Iterator[Database]:
+    """A new registry database at the newest migration, on each backend (no service)."""
+    url = backend("registry")
+    upgrade("registry", url)
+    database = Database.from_url(url)
+    try:
+        yield database
+    finally:
+        database.dispose()

@@ -5,27 +5,18 @@ one takes nothing, and the refusal names the claim and when its window frees up.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
 
 from mynumber_core.db import Database
-from mynumber_core.migrations import upgrade
 from services.registry.attempts import AttemptCounters, Claim
-from tests.support.databases import PostgresDatabases, SqliteDatabases
 
 NOW = dt.datetime(2026, 11, 28, 3, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-def counters(backend: SqliteDatabases | PostgresDatabases) -> Iterator[AttemptCounters]:
-    url = backend("registry")
-    upgrade("registry", url)
-    db = Database.from_url(url)
-    try:
-        yield AttemptCounters(db, clock=lambda: NOW)
-    finally:
-        db.dispose()
+def counters(registry_db: Database) -> AttemptCounters:
+    return AttemptCounters(registry_db, clock=lambda: NOW)
 
 
 def test_claims_are_reserved_together_or_not_at_all(counters: AttemptCounters) -> None:

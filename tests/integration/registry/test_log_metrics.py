@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -20,12 +20,10 @@ from prometheus_client import REGISTRY, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from mynumber_core.db import Database
-from mynumber_core.migrations import upgrade
 from services.registry import checkpoints
 from services.registry.checkpoints import Checkpointer
 from services.registry.exchange_log import NewEntry, row_values
 from services.registry.sequencer import Append, Sequencer
-from tests.support.databases import PostgresDatabases, SqliteDatabases
 
 
 def _metric(name: str) -> float:
@@ -39,14 +37,9 @@ def _metric(name: str) -> float:
 
 
 @pytest.fixture
-def db(backend: SqliteDatabases | PostgresDatabases) -> Iterator[Database]:
-    url = backend("registry")
-    upgrade("registry", url)
-    database = Database.from_url(url)
-    try:
-        yield database
-    finally:
-        database.dispose()
+def db(registry_db: Database) -> Database:
+    """The registry database of each test (conftest's ``registry_db``)."""
+    return registry_db
 
 
 def _checkpointer(db: Database, size: list[int]) -> Checkpointer:

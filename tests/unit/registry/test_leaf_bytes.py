@@ -22,28 +22,28 @@ _tricky = st.one_of(
 )
 
 
+_LEAF_KEYS = {
+    "requester": "requester",
+    "provider": "provider",
+    "item": "item",
+    "procedure": "procedure",
+    "outcome": "outcome",
+    "reason": "reason",
+    "request_id": "request_id",
+    "citizen_tag": "tag",
+}
+"""Each always-present NewEntry field and its key in the leaf."""
+
+
 def _whole(entry: NewEntry, index: int, now: dt.datetime) -> bytes:
     """The leaf as the log defines it: every field in one sorted-key dump."""
-    return canonical_entry(
-        {
-            "index": index,
-            "time": now.isoformat(timespec="milliseconds"),
-            "requester": entry.requester,
-            "provider": entry.provider,
-            "item": entry.item,
-            "procedure": entry.procedure,
-            "outcome": entry.outcome,
-            "reason": entry.reason,
-            "request_id": entry.request_id,
-            "tag": entry.citizen_tag,
-            **({"answer_sha256": entry.answer_digest} if entry.answer_digest else {}),
-            **(
-                {"answer_position": entry.answer_position}
-                if entry.answer_position is not None
-                else {}
-            ),
-        }
-    )
+    fields: dict[str, object] = {key: getattr(entry, name) for name, key in _LEAF_KEYS.items()}
+    if entry.answer_digest:
+        fields["answer_sha256"] = entry.answer_digest
+    if entry.answer_position is not None:
+        fields["answer_position"] = entry.answer_position
+    fields |= {"index": index, "time": now.isoformat(timespec="milliseconds")}
+    return canonical_entry(fields)
 
 
 @given(
