@@ -87,10 +87,10 @@ class NewEntry:
 def leaf_bytes(entry: NewEntry, index: int, now: dt.datetime) -> bytes:
     """The canonical leaf of ``entry`` at ``index`` (sorted-key compact JSON), spliced from
     :attr:`NewEntry.leaf_body`: the sequencer writes one batch at a time with the log head
-    locked, and serialising every entry inside that turn was a sixth of it in the disaster
-    list's profile. ``"index"`` sorts just before ``"item"`` (always present) and ``"time"``
-    after every other key; ``"item":`` can only be that key, as a quote inside a JSON string
-    is escaped. Equal to :func:`canonical_entry` of the whole entry (hypothesis:
+    locked, and serialising every entry inside that turn was 0.70 s of its 3.6 s in the
+    disaster list's timings. ``"index"`` sorts just before ``"item"`` (always present) and
+    ``"time"`` after every other key; ``"item":`` can only be that key, as a quote inside a
+    JSON string is escaped. Equal to :func:`canonical_entry` of the whole entry (hypothesis:
     ``tests/unit/registry/test_leaf_bytes.py``)."""
     body = entry.leaf_body
     at = body.index(b'"item":')

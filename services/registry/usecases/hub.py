@@ -52,11 +52,13 @@ _Known = tuple[PersonRef | errors.DomainError, QueryFacts | None]
 @dataclass(frozen=True)
 class _Fetched:
     """A planned query and its provider's answer, to be recorded. ``in_box``: for a member
-    of a batch's one sealed box, its digest, every member's metadata and this one's place."""
+    of a batch's one sealed box, its digest, every member's metadata and this one's place;
+    ``kept``: the row keeping that box for replay, written in the same group commit."""
 
     plan: _Planned
     answer: ProviderAnswer
     in_box: tuple[str, list[BatchMember], int] | None = None
+    kept: tuple[tuple[Table, Mapping[str, Any]], ...] = ()
 
 
 class Hub(RegistryBase):
@@ -122,13 +124,12 @@ class Hub(RegistryBase):
             )
         )
         # Every provider's outcomes in one append: one group commit for the whole batch.
-        fetched: list[_Fetched] = []
-        keep: list[tuple[Table, Mapping[str, Any]]] = []
-        for group, answer in zip(groups, answers, strict=True):
-            members, kept = self._batch_fetched(group, answer)
-            fetched += members
-            keep += kept
-        outcomes = self._settle(fetched, keep=tuple(keep))
+        fetched = [
+            member
+            for group, answer in zip(groups, answers, strict=True)
+            for member in self._batch_fetched(group, answer)
+        ]
+        outcomes = self._settle(fetched)
         for (i, _), outcome in zip((m for g in groups for m in g), outcomes, strict=True):
             plans[i] = outcome
         settled = [p for p in plans if not isinstance(p, _Planned)]
@@ -293,10 +294,10 @@ class Hub(RegistryBase):
 
     def _batch_fetched(
         self, group: Sequence[tuple[int, _Planned]], answer: BatchAnswer
-    ) -> tuple[list[_Fetched], list[tuple[Table, Mapping[str, Any]]]]:
-        """One provider's batch answer, member by member, and the row keeping its one
-        ciphertext (by digest) for replay, written in the entries' own group commit; each
-        provided entry commits to the digest and its position in the box."""
+    ) -> list[_Fetched]:
+        """One provider's batch answer, member by member; each provided member carries the
+        row keeping the box's one ciphertext (by digest) for replay, and its entry commits to
+        the digest and its position in the box."""
         plans = [p for _, p in group]
         if answer.error is None and (answer.sealed is None or len(answer.statuses) != len(plans)):
             answer = BatchAnswer(
@@ -304,20 +305,23 @@ class Hub(RegistryBase):
             )
         if answer.error is not None or answer.sealed is None:
             failure = answer.error or errors.Unavailable("no batch answer")
-            return [_Fetched(p, ProviderAnswer(None, failure)) for p in plans], []
+            return [_Fetched(p, ProviderAnswer(None, failure)) for p in plans]
         box = answer.sealed
         members = [p.member() for p in plans]
         digest = box.digest()
-        kept = {
-            "digest": digest,
-            "requester": plans[0].requester,
-            "provider": plans[0].provider,
-            "key_id": box.key_id,
-            "suite": box.suite,
-            "ciphertext": box.ciphertext,
-            "members": json.dumps([list(m) for m in members]),
-            "created_at": utc_now(),
-        }
+        kept = (
+            _SEALED_ANSWERS,
+            {
+                "digest": digest,
+                "requester": plans[0].requester,
+                "provider": plans[0].provider,
+                "key_id": box.key_id,
+                "suite": box.suite,
+                "ciphertext": box.ciphertext,
+                "members": json.dumps([list(m) for m in members]),
+                "created_at": utc_now(),
+            },
+        )
         fetched = []
         for position, (plan, (code, message)) in enumerate(
             zip(plans, answer.statuses, strict=True)
@@ -326,20 +330,19 @@ class Hub(RegistryBase):
                 failure = _ERROR_BY_NUMBER.get(code, errors.Unavailable)(message[:500])
                 fetched.append(_Fetched(plan, ProviderAnswer(None, failure)))
             else:
-                fetched.append(_Fetched(plan, ProviderAnswer(box), (digest, members, position)))
-        return fetched, [(_SEALED_ANSWERS, kept)]
+                fetched.append(
+                    _Fetched(plan, ProviderAnswer(box), (digest, members, position), (kept,))
+                )
+        return fetched
 
     def _settle(
         self,
         fetched: Sequence[_Fetched],
-        *,
-        keep: tuple[tuple[Table, Mapping[str, Any]], ...] = (),
     ) -> list[QueryResult | errors.DomainError]:
         """Record every fetched answer through the sequencer (one group commit), then answer.
 
         A provided answer whose request_id a concurrent retry already recorded is answered
         from that record instead (the sequencer checks inside the batch's transaction).
-        ``keep``: rows written in the same transaction (a batch's sealed answers).
         """
         fetched = [
             f
@@ -370,7 +373,7 @@ class Hub(RegistryBase):
                         provided,
                         replay_outcomes=(Outcome.PROVIDED,),
                         checked_below=plan.checked_below,
-                        with_rows=keep,
+                        with_rows=f.kept,
                     )
                 )
         out: list[QueryResult | errors.DomainError] = []

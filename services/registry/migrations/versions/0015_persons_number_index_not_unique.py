@@ -8,9 +8,10 @@ Every number a person holds is in ``issued_numbers``, whose primary key is the s
 index and covers every number ever issued, so ``persons``' unique constraint on
 ``number_index`` guaranteed nothing more, and no query looks a person up by it. It was the
 widest index on random keys in a bulk enrolment (one more insertion per resident: the move
-took 10.3–10.6 s without it against 12.6–13.8 s with it, for 300,000 residents), and every
-``RegisterResident`` waited on it for the one before (a new person row holds ``''`` until its
-number is drawn).
+took 10.3–10.6 s without it against 12.6–13.8 s with it, for 300,000 residents). A new
+``RegisterResident`` row holds ``''`` until its number is drawn, so on PostgreSQL concurrent
+registrations could queue on that key in the index (reasoned from its unique check, not
+measured).
 """
 
 from collections.abc import Sequence
